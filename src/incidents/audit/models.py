@@ -1,0 +1,50 @@
+"""The append-only, hash-chained audit log."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Table,
+    Uuid,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from incidents.db import metadata
+
+audit_events = Table(
+    "audit_events",
+    metadata,
+    Column("seq", BigInteger, primary_key=True, autoincrement=False),
+    Column("id", Uuid, nullable=False, unique=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("actor_org_id", Uuid),
+    Column("actor_key_id", Uuid),
+    Column("actor_label", String(200), nullable=False),
+    Column("action", String(60), nullable=False),
+    Column("entity_type", String(40), nullable=False),
+    Column("entity_id", String(80), nullable=False),
+    Column("before", JSONB),
+    Column("after", JSONB),
+    Column("content_hash", LargeBinary(32), nullable=False),
+    Column("prev_hash", LargeBinary(32), nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    Index(None, "entity_type", "entity_id", "seq"),
+    Index(None, "actor_org_id", "seq"),
+)
+
+# One row: the seq and hash of the newest event. Locking it orders concurrent appends.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    CheckConstraint("id = 1", name="single_row"),
+)

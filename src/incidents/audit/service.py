@@ -1,0 +1,280 @@
+"""Appending to and verifying the hash-chained audit log.
+
+Each event's ``content_hash`` is SHA-256 of its canonical JSON (fixed field order, sorted keys);
+its ``hash`` is SHA-256(prev_hash || content_hash). The single ``audit_head`` row holds the
+newest seq and hash; appends lock it, so events are numbered without gaps in commit order, and
+any edited, deleted or re-ordered row breaks the chain where it happened.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.audit.models import audit_events, audit_head
+from incidents.ids import new_id
+
+GENESIS_HASH = bytes(32)
+_VERIFY_BATCH = 5_000
+
+
+class Actor(msgspec.Struct, frozen=True):
+    """Who made a change: an organization's key over the API, or a named operator on the CLI."""
+
+    label: str
+    org_id: uuid.UUID | None = None
+    key_id: uuid.UUID | None = None
+
+
+class EventDraft(msgspec.Struct, frozen=True):
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None = None
+    after: dict[str, Any] | None = None
+
+
+class _Canonical(msgspec.Struct, array_like=True):
+    """The bytes that are hashed: every stored field of the event except the hashes."""
+
+    seq: int
+    id: str
+    occurred_at: str
+    actor_org_id: str | None
+    actor_key_id: str | None
+    actor_label: str
+    action: str
+    entity_type: str
+    entity_id: str
+    before: Any
+    after: Any
+
+
+_encoder = msgspec.json.Encoder(order="sorted")
+
+
+def content_hash(
+    *,
+    seq: int,
+    event_id: uuid.UUID,
+    occurred_at: datetime,
+    actor_org_id: uuid.UUID | None,
+    actor_key_id: uuid.UUID | None,
+    actor_label: str,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    before: Any,
+    after: Any,
+) -> bytes:
+    canonical = _Canonical(
+        seq=seq,
+        id=str(event_id),
+        occurred_at=occurred_at.astimezone(UTC).isoformat(),
+        actor_org_id=str(actor_org_id) if actor_org_id else None,
+        actor_key_id=str(actor_key_id) if actor_key_id else None,
+        actor_label=actor_label,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        before=before,
+        after=after,
+    )
+    return hashlib.sha256(_encoder.encode(canonical)).digest()
+
+
+def chain_hash(prev_hash: bytes, own_content_hash: bytes) -> bytes:
+    return hashlib.sha256(prev_hash + own_content_hash).digest()
+
+
+def jsonable(value: Any) -> Any:
+    """Structs, UUIDs and dates -> plain JSON values, so that what is hashed is what is stored."""
+    return msgspec.to_builtins(value)
+
+
+def chain_rows(
+    actor: Actor, drafts: Sequence[EventDraft], head_seq: int, head_hash: bytes
+) -> list[dict[str, Any]]:
+    """Number and hash ``drafts`` after the given head; returns rows ready to insert."""
+    occurred_at = datetime.now(UTC)
+    rows: list[dict[str, Any]] = []
+    previous = head_hash
+    seq = head_seq
+    for draft in drafts:
+        seq += 1
+        event_id = new_id()
+        before = jsonable(draft.before)
+        after = jsonable(draft.after)
+        own = content_hash(
+            seq=seq,
+            event_id=event_id,
+            occurred_at=occurred_at,
+            actor_org_id=actor.org_id,
+            actor_key_id=actor.key_id,
+            actor_label=actor.label,
+            action=draft.action,
+            entity_type=draft.entity_type,
+            entity_id=draft.entity_id,
+            before=before,
+            after=after,
+        )
+        link = chain_hash(previous, own)
+        rows.append(
+            {
+                "seq": seq,
+                "id": event_id,
+                "occurred_at": occurred_at,
+                "actor_org_id": actor.org_id,
+                "actor_key_id": actor.key_id,
+                "actor_label": actor.label,
+                "action": draft.action,
+                "entity_type": draft.entity_type,
+                "entity_id": draft.entity_id,
+                "before": before,
+                "after": after,
+                "content_hash": own,
+                "prev_hash": previous,
+                "hash": link,
+            }
+        )
+        previous = link
+    return rows
+
+
+async def lock_head(connection: AsyncConnection) -> tuple[int, bytes]:
+    """Lock the chain head until the transaction ends; appends after this are ordered."""
+    row = (
+        await connection.execute(
+            select(audit_head.c.seq, audit_head.c.hash)
+            .where(audit_head.c.id == 1)
+            .with_for_update()
+        )
+    ).one()
+    return int(row.seq), bytes(row.hash)
+
+
+async def store_head(connection: AsyncConnection, seq: int, head_hash: bytes) -> None:
+    await connection.execute(
+        update(audit_head).where(audit_head.c.id == 1).values(seq=seq, hash=head_hash)
+    )
+
+
+async def append(
+    connection: AsyncConnection, actor: Actor, drafts: Sequence[EventDraft]
+) -> list[int]:
+    """Append events in the caller's transaction; call it last, just before the commit."""
+    if not drafts:
+        return []
+    head_seq, head_hash = await lock_head(connection)
+    rows = chain_rows(actor, drafts, head_seq, head_hash)
+    await connection.execute(audit_events.insert(), rows)
+    await store_head(connection, rows[-1]["seq"], rows[-1]["hash"])
+    return [row["seq"] for row in rows]
+
+
+class ChainProblem(msgspec.Struct):
+    seq: int
+    reason: str
+
+
+class VerifyResult(msgspec.Struct):
+    ok: bool
+    events_checked: int
+    head_seq: int
+    head_hash: str
+    problems: list[ChainProblem]
+
+
+async def _events(connection: AsyncConnection) -> AsyncIterator[Any]:
+    last = 0
+    table = audit_events
+    while True:
+        batch = (
+            await connection.execute(
+                select(table).where(table.c.seq > last).order_by(table.c.seq).limit(_VERIFY_BATCH)
+            )
+        ).all()
+        if not batch:
+            return
+        for row in batch:
+            yield row
+        last = batch[-1].seq
+
+
+async def verify(
+    connection: AsyncConnection, *, expected_head: str | None = None, max_problems: int = 100
+) -> VerifyResult:
+    """Walk the whole chain; report where it breaks (edited, deleted, re-ordered or truncated).
+
+    A chain rewritten from some point on, with every later hash recomputed, is only caught
+    against a head hash recorded earlier outside the database: pass it as ``expected_head``.
+    """
+    problems: list[ChainProblem] = []
+    expected_found = expected_head is None
+    expected_seq = 1
+    previous = GENESIS_HASH
+    checked = 0
+
+    def problem(seq: int, reason: str) -> None:
+        if len(problems) < max_problems:
+            problems.append(ChainProblem(seq=seq, reason=reason))
+
+    async for row in _events(connection):
+        checked += 1
+        if row.seq != expected_seq:
+            missing = (
+                f"{expected_seq}"
+                if row.seq == expected_seq + 1
+                else (f"{expected_seq}-{row.seq - 1}")
+            )
+            problem(expected_seq, f"event(s) {missing} missing: deleted from the log")
+        if bytes(row.prev_hash) != previous:
+            problem(row.seq, "prev_hash does not match the hash of the event before it")
+        recomputed = content_hash(
+            seq=row.seq,
+            event_id=row.id,
+            occurred_at=row.occurred_at,
+            actor_org_id=row.actor_org_id,
+            actor_key_id=row.actor_key_id,
+            actor_label=row.actor_label,
+            action=row.action,
+            entity_type=row.entity_type,
+            entity_id=row.entity_id,
+            before=row.before,
+            after=row.after,
+        )
+        if recomputed != bytes(row.content_hash):
+            problem(row.seq, "content does not match its hash: the event was edited")
+        if chain_hash(bytes(row.prev_hash), bytes(row.content_hash)) != bytes(row.hash):
+            problem(row.seq, "hash does not follow from prev_hash and content_hash")
+        previous = bytes(row.hash)
+        expected_seq = row.seq + 1
+        if not expected_found and previous.hex() == expected_head:
+            expected_found = True
+
+    head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
+    if head.seq != expected_seq - 1 or bytes(head.hash) != previous:
+        problem(
+            int(head.seq),
+            "the chain head does not match the newest event: events were removed from the end "
+            "or the head was altered",
+        )
+    if not expected_found:
+        problem(
+            int(head.seq),
+            "the recorded head hash is not in the chain: history was rewritten or truncated",
+        )
+    return VerifyResult(
+        ok=not problems,
+        events_checked=checked,
+        head_seq=int(head.seq),
+        head_hash=bytes(head.hash).hex(),
+        problems=problems,
+    )

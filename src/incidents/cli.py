@@ -1,0 +1,373 @@
+"""The `incidents` command: serve, db, members, taxonomy, audit, import, generate, brief."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import getpass
+import os
+import signal
+import sys
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any, NoReturn, TypeVar
+
+import click
+import msgspec
+
+from incidents.audit.service import Actor
+from incidents.config import Settings, SettingsError, settings_from_env
+from incidents.db import Database, DatabaseUnavailable, check_server, create_engine, describe
+from incidents.embedded import EmbeddedCluster, EmbeddedError
+from incidents.errors import IncidentsError
+from incidents.logs import configure_logging
+
+T = TypeVar("T")
+
+
+def fail(message: str) -> NoReturn:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return settings_from_env(overrides=overrides)
+    except SettingsError as error:
+        fail(str(error))
+
+
+def cli_actor() -> Actor:
+    return Actor(label=f"cli:{getpass.getuser()}")
+
+
+@contextlib.contextmanager
+def server_url(settings: Settings) -> Iterator[str]:
+    """The database URL to use: the configured server, or an embedded cluster started here."""
+    if settings.database_url is not None:
+        try:
+            asyncio.run(check_server(settings.database_url))
+        except DatabaseUnavailable as error:
+            fail(str(error))
+        yield settings.database_url
+        return
+    cluster = EmbeddedCluster(settings.data_dir)
+    try:
+        url = cluster.start()
+    except EmbeddedError as error:
+        fail(f"embedded PostgreSQL in {settings.data_dir}: {error}")
+    try:
+        yield url
+    finally:
+        cluster.stop()
+
+
+def run_with_database(
+    settings: Settings, work: Callable[[Database], Awaitable[T]], *, migrate: bool = True
+) -> T:
+    """Start or reach the server, bring the schema to head, run ``work``, and clean up."""
+    with server_url(settings) as url:
+
+        async def main() -> T:
+            from incidents.migrate import upgrade
+
+            database = Database(create_engine(url, pool_size=2))
+            try:
+                if migrate:
+                    await upgrade(database.engine)
+                return await work(database)
+            finally:
+                await database.dispose()
+
+        try:
+            return asyncio.run(main())
+        except IncidentsError as error:
+            detail = "; ".join(f"{e.field}: {e.message}" for e in error.errors or [])
+            fail(f"{error.detail}{' (' + detail + ')' if detail else ''}")
+
+
+def print_json(value: Any) -> None:
+    click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="incidents")
+def main() -> None:
+    """The shared AI incident and risk registry.
+
+    Configuration comes from INCIDENTS_* environment variables (see the README). Without
+    INCIDENTS_DATABASE_URL every command starts, uses and stops an embedded PostgreSQL in
+    INCIDENTS_DATA_DIR.
+    """
+
+
+# -- serve ---------------------------------------------------------------------------------
+
+
+def _exit_quietly(signum: int, _frame: object) -> None:
+    # Uvicorn re-raises the signal that stopped it once it has shut down; exiting here (0) lets
+    # the embedded cluster be stopped by the `finally` below instead of dying with the process.
+    raise SystemExit(0)
+
+
+@main.command()
+@click.option("--host", default=None, help="Interface to bind (default 127.0.0.1, INCIDENTS_HOST).")
+@click.option("--port", type=int, default=None, help="Port (default 8000, INCIDENTS_PORT).")
+@click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
+@click.option("--reload", is_flag=True, help="Restart on code changes (development only).")
+@click.option("--demo", is_flag=True, help="Load a small generated registry and print demo keys.")
+def serve(
+    host: str | None, port: int | None, workers: int | None, reload: bool, demo: bool
+) -> None:
+    """Run the API (and, without INCIDENTS_DATABASE_URL, an embedded PostgreSQL)."""
+    settings = load_settings(host=host, port=port, workers=workers)
+    configure_logging(settings.log_level, settings.log_format)
+    signal.signal(signal.SIGTERM, _exit_quietly)
+    signal.signal(signal.SIGINT, _exit_quietly)
+    with server_url(settings) as url:
+        from incidents.bootstrap import prepare
+
+        try:
+            messages = asyncio.run(prepare(settings, url, demo=demo))
+        except (IncidentsError, DatabaseUnavailable) as error:
+            fail(str(error))
+        for line in messages:
+            click.echo(line)
+        base = f"http://{settings.host}:{settings.port}"
+        click.echo(f"API on {base}  (docs: {base}/schema, database: {describe(url)})")
+        sys.stdout.flush()
+        _run_server(settings, url, reload=reload)
+
+
+def _run_server(settings: Settings, url: str, *, reload: bool) -> None:
+    import uvicorn
+
+    common: dict[str, Any] = {
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "proxy_headers": False,
+        "server_header": False,
+        "timeout_graceful_shutdown": 10,
+    }
+    if settings.workers == 1 and not reload:
+        from incidents.app import create_app
+
+        app = create_app(msgspec.structs.replace(settings, database_url=url))
+        uvicorn.Server(uvicorn.Config(app, lifespan="on", **common)).run()
+        return
+    # Worker processes build their own app from the environment; hand them the URL.
+    os.environ["INCIDENTS_DATABASE_URL"] = url
+    uvicorn.run(
+        "incidents.app:create_app_from_environment",
+        factory=True,
+        workers=None if reload else settings.workers,
+        reload=reload,
+        **common,
+    )
+
+
+# -- db --------------------------------------------------------------------------------------
+
+
+@main.group()
+def db() -> None:
+    """Database schema migrations."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    from incidents.migrate import current_revision, upgrade
+
+    async def work(database: Database) -> str | None:
+        await upgrade(database.engine, revision)
+        async with database.connect() as connection:
+            return await current_revision(connection)
+
+    click.echo(f"at {run_with_database(load_settings(), work, migrate=False)}")
+
+
+@db.command("downgrade")
+@click.argument("revision")
+def db_downgrade(revision: str) -> None:
+    """Revert migrations down to REVISION ("base" removes every table)."""
+    from incidents.migrate import current_revision, downgrade
+
+    async def work(database: Database) -> str | None:
+        await downgrade(database.engine, revision)
+        async with database.connect() as connection:
+            return await current_revision(connection)
+
+    click.echo(f"at {run_with_database(load_settings(), work, migrate=False) or 'base'}")
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the database's migration and the newest one this code has."""
+    from incidents.migrate import current_revision, head_revision
+
+    async def work(database: Database) -> str | None:
+        async with database.connect() as connection:
+            return await current_revision(connection)
+
+    current = run_with_database(load_settings(), work, migrate=False)
+    head = head_revision()
+    note = "" if current == head else "  (upgrade needed)"
+    click.echo(f"current: {current or 'base'}  head: {head}{note}")
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+@main.group()
+def members() -> None:
+    """Member organizations and their API keys."""
+
+
+async def _find_organization(connection: Any, reference: str) -> Any:
+    from incidents.members import service
+
+    with contextlib.suppress(ValueError):
+        return await service.get_organization(connection, uuid.UUID(reference))
+    for organization in await service.list_organizations(connection):
+        if organization.name == reference:
+            return organization
+    fail(f"no organization with id or name {reference!r}")
+
+
+@members.command("add-org")
+@click.option("--name", required=True, help="Unique display name.")
+@click.option(
+    "--kind",
+    required=True,
+    type=click.Choice(["regulator", "research", "secretariat", "source"]),
+    help="regulator (needs --jurisdiction), research, secretariat, or source (an outside dataset).",
+)
+@click.option("--jurisdiction", default=None, help="ISO 3166-1 alpha-2 code, e.g. KE.")
+def add_org(name: str, kind: str, jurisdiction: str | None) -> None:
+    """Add a member organization."""
+    from incidents.members import schemas, service
+    from incidents.taxonomy.geography import known_country_codes
+
+    data = msgspec.convert(
+        {
+            "name": name,
+            "kind": kind,
+            "jurisdiction": jurisdiction.upper() if jurisdiction else None,
+        },
+        schemas.OrganizationCreate,
+    )
+
+    async def work(database: Database) -> Any:
+        async with database.transaction() as connection:
+            return await service.create_organization(
+                connection, cli_actor(), data, known_country_codes()
+            )
+
+    print_json(run_with_database(load_settings(), work))
+
+
+@members.command("list-orgs")
+def list_orgs() -> None:
+    """List member organizations."""
+    from incidents.members import service
+
+    async def work(database: Database) -> Any:
+        async with database.connect() as connection:
+            return await service.list_organizations(connection)
+
+    for organization in run_with_database(load_settings(), work):
+        click.echo(
+            f"{organization.id}  {organization.kind:<11} {organization.jurisdiction or '--'}  "
+            f"{'active  ' if organization.active else 'inactive'}  {organization.name}"
+        )
+
+
+@members.command("issue-key")
+@click.argument("organization")
+@click.option("--label", required=True, help="What the key is for, e.g. 'bulk upload'.")
+def issue_key(organization: str, label: str) -> None:
+    """Issue an API key to ORGANIZATION (id or name); the key is printed once."""
+    from incidents.members import service
+
+    async def work(database: Database) -> Any:
+        async with database.transaction() as connection:
+            found = await _find_organization(connection, organization)
+            return await service.issue_key(connection, cli_actor(), found.id, label)
+
+    issued = run_with_database(load_settings(), work)
+    click.echo(f"key id:  {issued.id}\nprefix:  {issued.prefix}\nkey:     {issued.key}")
+    click.echo("Store the key now: it is not kept and cannot be shown again.", err=True)
+
+
+@members.command("revoke-key")
+@click.argument("key")
+def revoke_key(key: str) -> None:
+    """Revoke KEY (its id or visible prefix); it stops working at once."""
+    from incidents.members import service
+
+    async def work(database: Database) -> Any:
+        async with database.transaction() as connection:
+            found = await service.get_key(connection, key)
+            return await service.revoke_key(connection, cli_actor(), found.id)
+
+    revoked = run_with_database(load_settings(), work)
+    click.echo(f"revoked {revoked.prefix} ({revoked.label}) at {revoked.revoked_at}")
+
+
+@members.command("list-keys")
+@click.argument("organization", required=False)
+def list_keys(organization: str | None) -> None:
+    """List API keys (never secrets), of one ORGANIZATION or of all."""
+    from incidents.members import service
+
+    async def work(database: Database) -> list[tuple[str, Any]]:
+        async with database.connect() as connection:
+            if organization is not None:
+                found = [await _find_organization(connection, organization)]
+            else:
+                found = await service.list_organizations(connection)
+            return [
+                (org.name, key)
+                for org in found
+                for key in await service.list_keys(connection, org.id)
+            ]
+
+    for name, key in run_with_database(load_settings(), work):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        used = f"{key.last_used_at:%Y-%m-%d %H:%M}" if key.last_used_at else "never"
+        click.echo(f"{key.id}  {key.prefix}  {state:<18} last used {used:<16} {name}: {key.label}")
+
+
+# -- audit -----------------------------------------------------------------------------------
+
+
+@main.group()
+def audit() -> None:
+    """The tamper-evident audit log."""
+
+
+@audit.command("verify")
+@click.option(
+    "--expect-head",
+    default=None,
+    help="A head hash recorded earlier; it must still be in the chain.",
+)
+def audit_verify(expect_head: str | None) -> None:
+    """Walk the hash chain; exit 1 and say where, if any event was edited or deleted."""
+    from incidents.audit.service import verify
+
+    async def work(database: Database) -> Any:
+        async with database.connect() as connection:
+            return await verify(connection, expected_head=expect_head)
+
+    result = run_with_database(load_settings(), work)
+    for problem in result.problems:
+        click.echo(f"event {problem.seq}: {problem.reason}")
+    click.echo(f"{result.events_checked} events checked; head {result.head_seq} {result.head_hash}")
+    if not result.ok:
+        sys.exit(1)
+    click.echo("chain intact")

@@ -1,0 +1,78 @@
+"""Settings: read once from INCIDENTS_* environment variables, validated, then passed in."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Literal
+
+import msgspec
+import platformdirs
+
+ENV_PREFIX = "INCIDENTS_"
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+
+
+class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
+    """Every setting of the service; the README's configuration table documents each one."""
+
+    database_url: str | None = None
+    """A PostgreSQL URL; when absent an embedded cluster is started in ``data_dir``."""
+    data_dir: Path = Path(platformdirs.user_data_dir("incidents"))
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    workers: Annotated[int, msgspec.Meta(ge=1, le=64)] = 1
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+    log_format: Literal["text", "json"] = "text"
+    max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=100_000_000)] = 1_000_000
+    batch_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_000_000_000)] = 50_000_000
+    db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
+    auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    suppression_k: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    taxonomy_dir: Path | None = None
+    """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url is None
+
+
+class SettingsError(ValueError):
+    """A setting is invalid; the message names the environment variable and the reason."""
+
+
+_FIELD_TO_ENV = {name: ENV_PREFIX + name.upper() for name in Settings.__struct_fields__}
+
+
+def settings_from_env(
+    environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+) -> Settings:
+    """Read INCIDENTS_* variables (and explicit overrides, e.g. CLI flags) into Settings."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for field, variable in _FIELD_TO_ENV.items():
+        value = environ.get(variable)
+        if value is not None and value != "":
+            raw[field] = value
+    raw.update({key: value for key, value in (overrides or {}).items() if value is not None})
+    try:
+        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+    except msgspec.ValidationError as error:
+        raise SettingsError(_explain(str(error))) from None
+
+
+def _decode_path(kind: type, value: object) -> object:
+    if kind is Path and isinstance(value, str):
+        return Path(value).expanduser()
+    raise NotImplementedError
+
+
+def _explain(message: str) -> str:
+    # msgspec says e.g. "Expected `int` >= 1 - at `$.port`"; name the variable instead.
+    reason, _, location = message.partition(" - at `$.")
+    field = location.rstrip("`").split(".")[0].split("[")[0]
+    variable = _FIELD_TO_ENV.get(field, field)
+    return f"{variable}: {reason}"

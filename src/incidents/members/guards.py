@@ -1,0 +1,62 @@
+"""Who may call what: the principal resolved from the bearer key, and role guards."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from incidents.errors import Forbidden, Unauthorized
+from incidents.members.schemas import Principal
+from incidents.members.service import Authenticator
+
+PRINCIPAL_KEY = "principal"
+
+
+class AuthenticationMiddleware(ASGIMiddleware):
+    """A request with a key acts for its organization; a bad key is 401; no key is the public."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        state = scope.setdefault("state", {})
+        state[PRINCIPAL_KEY] = None
+        for name, value in scope.get("headers", ()):
+            if name == b"authorization":
+                authenticator: Authenticator = scope["litestar_app"].state.authenticator
+                state[PRINCIPAL_KEY] = await authenticator.authenticate(value.decode("latin-1"))
+                break
+        await next_app(scope, receive, send)
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    principal = connection.scope.get("state", {}).get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
+async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
+    return principal_of(request)
+
+
+def require_member(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if principal_of(connection) is None:
+        raise Unauthorized("This needs an API key: `Authorization: Bearer <key>`")
+
+
+def require_secretariat(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
+    _require_kind(connection, "secretariat")
+
+
+def require_regulator(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    _require_kind(connection, "regulator")
+
+
+def _require_kind(connection: ASGIConnection[Any, Any, Any, Any], kind: str) -> None:
+    principal = principal_of(connection)
+    if principal is None:
+        raise Unauthorized("This needs an API key: `Authorization: Bearer <key>`")
+    if principal.kind != kind:
+        raise Forbidden(f"Only a {kind} may do this; this key belongs to a {principal.kind}")

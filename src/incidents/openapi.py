@@ -1,0 +1,44 @@
+"""OpenAPI helpers: the error responses each operation documents."""
+
+from __future__ import annotations
+
+from litestar.openapi.datastructures import ResponseSpec
+
+from incidents.errors import Problem
+
+_DESCRIPTIONS = {
+    304: "Not modified (the ETag still matches)",
+    400: "Malformed request",
+    401: "No valid API key: missing where required, unknown, malformed or revoked",
+    403: "The key's organization may not do this",
+    404: "No such resource, or not visible to this caller",
+    409: "Conflicts with the current state",
+    412: "If-Match does not match the current revision",
+    413: "The request body is larger than this endpoint accepts",
+    415: "Unsupported content type",
+    422: "Validation failed; `errors` lists every field at fault",
+    428: "If-Match is required",
+    503: "The database is unreachable or not migrated",
+}
+
+
+def problems(*statuses: int) -> dict[int, ResponseSpec]:
+    """Problem-details responses for the given statuses (always with 500)."""
+    specs = {
+        status: ResponseSpec(
+            data_container=Problem,
+            description=_DESCRIPTIONS[status],
+            media_type="application/problem+json",
+        )
+        for status in statuses
+    }
+    specs[500] = ResponseSpec(
+        data_container=Problem,
+        description="Unexpected error; the body carries a request id",
+        media_type="application/problem+json",
+    )
+    return specs
+
+
+READ_ERRORS = (400, 401, 404, 422)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422)

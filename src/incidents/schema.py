@@ -1,0 +1,9 @@
+"""Imports every domain's tables, so that Alembic and the tests see one complete metadata."""
+
+from __future__ import annotations
+
+from incidents.audit import models as audit_models
+from incidents.db import metadata
+from incidents.members import models as members_models
+
+__all__ = ["audit_models", "members_models", "metadata"]

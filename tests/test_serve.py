@@ -1,0 +1,180 @@
+"""`incidents serve` as a user runs it: embedded cluster, first key, clean stop, data kept."""
+
+from __future__ import annotations
+
+import os
+import queue
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+pytestmark = pytest.mark.slow
+
+KEY = re.compile(r"(inc_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{43})")
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Server:
+    def __init__(self, data_dir: Path) -> None:
+        self.port = _free_port()
+        environment = {
+            key: value for key, value in os.environ.items() if not key.startswith("INCIDENTS_")
+        }
+        environment["INCIDENTS_DATA_DIR"] = str(data_dir)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "incidents", "serve", "--port", str(self.port)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=environment,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.output: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def wait_for(self, marker: str, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                line = self.lines.get(timeout=0.5)
+            except queue.Empty:
+                if self.process.poll() is not None:
+                    break
+                continue
+            self.output.append(line)
+            if marker in line:
+                return
+        raise AssertionError(f"never saw {marker!r}:\n{''.join(self.output)}")
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/ready", timeout=2).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass
+            time.sleep(0.2)
+        raise AssertionError("never became ready")
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def key(self) -> str | None:
+        for line in self.output:
+            if match := KEY.search(line):
+                return match.group(1)
+        return None
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(timeout=60)
+
+
+def _postgres_processes(data_dir: Path) -> list[psutil.Process]:
+    found = []
+    for process in psutil.process_iter(["name", "cmdline"]):
+        cmdline = " ".join(process.info["cmdline"] or [])
+        if process.info["name"] == "postgres" and str(data_dir) in cmdline:
+            found.append(process)
+    return found
+
+
+def test_serve_starts_embedded_postgres_prints_a_key_stops_cleanly_and_keeps_data(
+    tmp_path: Path,
+) -> None:
+    data_dir = tmp_path / "registry"
+    first = Server(data_dir)
+    try:
+        first.wait_for("API on")
+        first.wait_ready()
+        key = first.key()
+        assert key is not None, "a new database must print a secretariat key"
+        headers = {"Authorization": f"Bearer {key}"}
+        me = httpx.get(f"{first.url}/api/v1/me", headers=headers)
+        assert me.status_code == 200
+        assert me.json()["kind"] == "secretariat"
+        created = httpx.post(
+            f"{first.url}/api/v1/organizations",
+            json={"name": "Ghana DPC", "kind": "regulator", "jurisdiction": "GH"},
+            headers=headers,
+        )
+        assert created.status_code == 201
+        assert "/schema" in "".join(first.output)
+    finally:
+        exit_code = first.stop()
+    assert exit_code == 0, "".join(first.output)
+    assert _postgres_processes(data_dir) == []
+
+    second = Server(data_dir)
+    try:
+        second.wait_for("API on")
+        second.wait_ready()
+        assert second.key() is None, "an existing database must not get a new key"
+        listed = httpx.get(f"{second.url}/api/v1/organizations", headers=headers)
+        assert listed.status_code == 200
+        assert "Ghana DPC" in {item["name"] for item in listed.json()["items"]}
+    finally:
+        assert second.stop() == 0
+    assert _postgres_processes(data_dir) == []
+
+
+def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
+    environment["INCIDENTS_DATABASE_URL"] = f"postgresql://nobody:wrong@127.0.0.1:{_free_port()}/x"
+    result = subprocess.run(
+        [sys.executable, "-m", "incidents", "serve"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: cannot reach PostgreSQL at postgresql://nobody@127.0.0.1")
+    assert "wrong" not in result.stderr
+
+
+def test_a_wrong_password_is_one_clear_line() -> None:
+    given = os.environ.get("INCIDENTS_TEST_DATABASE_URL", "")
+    parts = httpx.URL(given) if given else None
+    if parts is None or not parts.password:
+        pytest.skip("needs INCIDENTS_TEST_DATABASE_URL with a password (CI's PostgreSQL 15 run)")
+    wrong = str(parts.copy_with(password="definitely-wrong"))
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
+    environment["INCIDENTS_DATABASE_URL"] = wrong
+    result = subprocess.run(
+        [sys.executable, "-m", "incidents", "db", "current"],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "refused the password" in lines[0]
+    assert "definitely-wrong" not in result.stderr
