@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from incidents.app import App, create_app, shutdown, startup
+from incidents.bootstrap import load_shipped_taxonomy
 from incidents.config import Settings
 from incidents.db import Database, create_engine, database_name, libpq_url, with_database
 from incidents.embedded import EmbeddedCluster
@@ -74,7 +75,9 @@ async def template_url(server_url: str) -> AsyncIterator[str]:
     url = with_database(server_url, name)
     engine = create_engine(url, pool_size=1)
     await upgrade(engine)
-    await engine.dispose()
+    database = Database(engine)
+    await load_shipped_taxonomy(database, Settings())
+    await database.dispose()
     yield url
     await _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 

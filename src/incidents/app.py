@@ -16,6 +16,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import Message, Receive, Scope, Send
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents import __version__
@@ -32,7 +33,8 @@ from incidents.ids import new_id
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
 from incidents.members.service import Authenticator
-from incidents.taxonomy.geography import known_country_codes
+from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
+from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.validation import handle_validation_exception
 
 access_log = logging.getLogger("incidents.access")
@@ -111,6 +113,12 @@ async def startup(app: Litestar) -> None:
             create_engine(settings.database_url, pool_size=settings.db_pool_size)
         )
     app.state.authenticator = Authenticator(app.state.database, settings.auth_cache_seconds)
+    try:
+        async with app.state.database.transaction() as connection:
+            await app.state.taxonomy.refresh(connection, force=True)
+    except DBAPIError as error:
+        # Not migrated yet: /ready says so, and the taxonomy is read again once it can be.
+        logging.getLogger("incidents.app").warning("taxonomy not loaded at startup: %s", error.orig)
 
 
 async def shutdown(app: Litestar) -> None:
@@ -122,7 +130,6 @@ async def shutdown(app: Litestar) -> None:
 def create_app(settings: Settings, *, database: Database | None = None) -> App:
     """Build the service. Without ``database``, one is created from ``settings.database_url``."""
 
-    countries = known_country_codes(settings.taxonomy_dir)
     exception_handlers: dict[Any, Any] = {
         IncidentsError: handle_incidents_error,
         ValidationException: handle_validation_exception,
@@ -130,8 +137,12 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
         Exception: handle_unexpected,
     }
     return App(
-        route_handlers=[HealthController, MemberController],
-        dependencies={"db": Provide(provide_db), "principal": Provide(provide_principal)},
+        route_handlers=[HealthController, MemberController, TaxonomyController],
+        dependencies={
+            "db": Provide(provide_db),
+            "principal": Provide(provide_principal),
+            "taxonomy": Provide(provide_taxonomy),
+        },
         middleware=[AuthenticationMiddleware()],
         exception_handlers=exception_handlers,
         on_startup=[startup],
@@ -139,7 +150,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
         state=State(
             {
                 "settings": settings,
-                "taxonomy_countries": countries,
+                "taxonomy": TaxonomyRegistry(),
                 "database": database,
                 "owns_database": database is None,
             }

@@ -7,32 +7,60 @@ from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.members import schemas, service
 from incidents.migrate import upgrade
+from incidents.paths import taxonomy_dir
+from incidents.taxonomy import service as taxonomy_service
+from incidents.taxonomy.files import read_directory
 from incidents.taxonomy.geography import known_country_codes
 
 SYSTEM_ACTOR = Actor(label="system:bootstrap")
 FIRST_SECRETARIAT = "Secretariat"
 
 
+async def load_shipped_taxonomy(database: Database, settings: Settings) -> str | None:
+    """Load the taxonomy the package ships unless the database already has it (or a newer one)."""
+    document = read_directory(settings.taxonomy_dir or taxonomy_dir())
+    version = document.manifest.version
+    async with database.transaction() as connection:
+        loaded = await taxonomy_service.versions_in_database(connection)
+        if loaded and max(loaded) > version:
+            return None
+        if version in loaded:
+            stored = await taxonomy_service.document_of(connection, version)
+            if taxonomy_service.content_hash(stored) != taxonomy_service.content_hash(document):
+                return (
+                    f"warning: the shipped taxonomy differs from the released version {version} "
+                    "in the database; give the change a new version number to release it"
+                )
+            return None
+        await taxonomy_service.store(connection, SYSTEM_ACTOR, document)
+    return f"Loaded taxonomy version {version}"
+
+
+async def ensure_secretariat(database: Database, settings: Settings) -> str | None:
+    async with database.transaction() as connection:
+        if await service.has_secretariat(connection):
+            return None
+        organization = await service.create_organization(
+            connection,
+            SYSTEM_ACTOR,
+            schemas.OrganizationCreate(name=FIRST_SECRETARIAT, kind="secretariat"),
+            known_country_codes(settings.taxonomy_dir),
+        )
+        issued = await service.issue_key(
+            connection, SYSTEM_ACTOR, organization.id, "first secretariat key"
+        )
+    return f"New database: secretariat API key (shown once, store it now): {issued.key}"
+
+
 async def prepare(settings: Settings, url: str, *, demo: bool = False) -> list[str]:
     """Bring the database to a usable state; return the lines to print for the operator."""
     database = Database(create_engine(url, pool_size=2))
-    messages: list[str] = []
     try:
         await upgrade(database.engine)
-        async with database.transaction() as connection:
-            if not await service.has_secretariat(connection):
-                organization = await service.create_organization(
-                    connection,
-                    SYSTEM_ACTOR,
-                    schemas.OrganizationCreate(name=FIRST_SECRETARIAT, kind="secretariat"),
-                    known_country_codes(settings.taxonomy_dir),
-                )
-                issued = await service.issue_key(
-                    connection, SYSTEM_ACTOR, organization.id, "first secretariat key"
-                )
-                messages.append(
-                    f"New database: secretariat API key (shown once, store it now): {issued.key}"
-                )
+        messages = [
+            await load_shipped_taxonomy(database, settings),
+            await ensure_secretariat(database, settings),
+        ]
     finally:
         await database.dispose()
-    return messages
+    return [message for message in messages if message]

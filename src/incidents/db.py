@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
+import msgspec
 from sqlalchemy import MetaData, RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -73,7 +74,13 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_pre_ping=False,
         pool_recycle=3600,
         connect_args={"server_settings": {"application_name": "incidents", "jit": "off"}},
+        json_serializer=_json_text,
+        json_deserializer=msgspec.json.decode,
     )
+
+
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
 
 
 class Database:

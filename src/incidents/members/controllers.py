@@ -16,6 +16,7 @@ from incidents.members import schemas, service
 from incidents.members.guards import require_member, require_secretariat
 from incidents.openapi import problems
 from incidents.pagination import Page
+from incidents.taxonomy.service import TaxonomyRegistry
 
 
 def _may_manage_keys_of(principal: schemas.Principal, organization_id: uuid.UUID) -> None:
@@ -66,11 +67,11 @@ class MemberController(Controller):
         self,
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[schemas.Principal],
-        state: State,
+        taxonomy: NamedDependency[TaxonomyRegistry],
         data: JSONBody[schemas.OrganizationCreate],
     ) -> schemas.Organization:
         return await service.create_organization(
-            db, service.actor_for(principal), data, state.taxonomy_countries
+            db, service.actor_for(principal), data, taxonomy.current.countries
         )
 
     @get(

@@ -1,0 +1,143 @@
+"""The taxonomy and geography over HTTP: public, cacheable; the secretariat loads new versions."""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody, Parameter
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.members.guards import require_secretariat
+from incidents.members.schemas import Principal
+from incidents.members.service import actor_for
+from incidents.openapi import problems
+from incidents.responses import cacheable
+from incidents.taxonomy import schemas
+from incidents.taxonomy.service import TaxonomyRegistry, store
+
+
+async def provide_taxonomy(state: State) -> TaxonomyRegistry:
+    """The registry, refreshed from the database when another process may have loaded one."""
+    registry: TaxonomyRegistry = state.taxonomy
+    if registry.due:
+        async with state.database.connect() as connection:
+            await registry.refresh(connection)
+    return registry
+
+
+def _etag(*parts: object) -> str:
+    digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
+    return f'"{digest}"'
+
+
+def _documented(model: type[Any], *statuses: int) -> dict[int, ResponseSpec]:
+    specs = problems(*statuses)
+    specs[200] = ResponseSpec(data_container=model, description="OK (with an ETag)")
+    specs[304] = ResponseSpec(data_container=None, description="Not modified (If-None-Match)")
+    return specs
+
+
+class TaxonomyController(Controller):
+    path = "/api/v1"
+    tags = ("Taxonomy",)
+
+    @get(
+        "/taxonomy",
+        operation_id="GetTaxonomy",
+        summary="The current taxonomy, every dimension as a tree",
+        responses=_documented(schemas.TaxonomyOut, 503),
+    )
+    async def current(
+        self, request: Request[Any, Any, Any], taxonomy: NamedDependency[TaxonomyRegistry]
+    ) -> Response[bytes]:
+        current = taxonomy.current
+        return cacheable(request, current.encoded, _etag("taxonomy", current.content_hash))
+
+    @get(
+        "/taxonomy/versions",
+        operation_id="ListTaxonomyVersions",
+        summary="Every released version",
+        responses=_documented(schemas.VersionSummary, 503),
+    )
+    async def versions(
+        self, request: Request[Any, Any, Any], taxonomy: NamedDependency[TaxonomyRegistry]
+    ) -> Response[bytes]:
+        summaries = taxonomy.summaries()
+        body = msgspec.json.encode({"items": summaries, "next": None})
+        return cacheable(request, body, _etag("versions", *(s.content_hash for s in summaries)))
+
+    @get(
+        "/taxonomy/versions/{version:int}",
+        operation_id="GetTaxonomyVersion",
+        summary="One released version, whole",
+        responses=_documented(schemas.TaxonomyOut, 404),
+    )
+    async def version(
+        self,
+        request: Request[Any, Any, Any],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        version: FromPath[int],
+    ) -> Response[bytes]:
+        found = taxonomy.get(version)
+        return cacheable(
+            request, found.encoded, _etag("taxonomy", found.content_hash), max_age=3600
+        )
+
+    @get(
+        "/taxonomy/dimensions/{name:str}",
+        operation_id="GetTaxonomyDimension",
+        summary="One dimension's codes as a tree",
+        responses=_documented(schemas.DimensionOut, 404, 422),
+    )
+    async def dimension(
+        self,
+        request: Request[Any, Any, Any],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        name: FromPath[str],
+        version: Annotated[
+            int | None, Parameter(description="A released version; default current")
+        ] = None,
+    ) -> Response[bytes]:
+        chosen = taxonomy.current if version is None else taxonomy.get(version)
+        dimension = chosen.dimension(name)
+        body = msgspec.json.encode(dimension.out())
+        return cacheable(request, body, _etag("dimension", name, chosen.content_hash))
+
+    @get(
+        "/geography",
+        operation_id="GetGeography",
+        summary="Countries with UN M49 regions and the development grouping (Global South lens)",
+        responses=_documented(schemas.GeographyOut, 503),
+    )
+    async def geography(
+        self, request: Request[Any, Any, Any], taxonomy: NamedDependency[TaxonomyRegistry]
+    ) -> Response[bytes]:
+        current = taxonomy.current
+        body = msgspec.json.encode(current.geography())
+        return cacheable(request, body, _etag("geography", current.content_hash))
+
+    @post(
+        "/taxonomy/versions",
+        operation_id="LoadTaxonomyVersion",
+        status_code=201,
+        summary="Release a new taxonomy version (the same version again changes nothing)",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 409, 413, 422),
+    )
+    async def load(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        data: JSONBody[schemas.TaxonomyDocument],
+    ) -> Response[schemas.LoadResult]:
+        result = await store(db, actor_for(principal), data)
+        if result.created:
+            taxonomy.add(data)
+        return Response(content=result, status_code=201 if result.created else 200)
