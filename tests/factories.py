@@ -55,3 +55,43 @@ async def make_members(connection: AsyncConnection) -> Members:
         other_regulator=await make_member(connection, "Brazil ANPD", "regulator", "BR"),
         researcher=await make_member(connection, "Global AI Observatory", "research"),
     )
+
+
+def report_payload(**overrides: object) -> dict[str, object]:
+    """A valid report as a regulator would send it; override any field."""
+    payload: dict[str, object] = {
+        "title": "Facial recognition misidentifies commuters at metro gates",
+        "summary": "A biometric gate system wrongly flagged travellers as wanted persons.",
+        "language": "en",
+        "event_type": "incident",
+        "severity": "serious_incident",
+        "eu_serious_incident": ["c"],
+        "harms": [
+            {"domain": "1.1", "harm_type": "human_rights", "affected_groups": ["race_ethnicity"]},
+        ],
+        "causal_entity": "ai",
+        "causal_intent": "unintentional",
+        "causal_timing": "post_deployment",
+        "ai_system": {
+            "name": "GateFace",
+            "developer": "Visionary Systems",
+            "deployer": "Metro Transit Authority",
+            "system_type": "biometric_identification",
+            "tasks": ["recognition"],
+            "lifecycle_stage": "operation_monitoring",
+            "autonomy_level": "medium_action",
+        },
+        "sectors": ["H"],
+        "affected_jurisdictions": ["KE"],
+        "occurred_on": "2026-03-14",
+        "detected_on": "2026-03-20",
+        "people_affected": 120,
+        "deaths": 0,
+        "injuries": 0,
+        "sources": [{"url": "https://example.org/news/gateface", "title": "News report"}],
+        "actions_taken": "System suspended pending audit.",
+        "sharing": "TLP:GREEN",
+        "status": "submitted",
+    }
+    payload.update(overrides)
+    return payload

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents import __version__
+from incidents.audit.controllers import AuditController
 from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.errors import (
@@ -33,6 +34,7 @@ from incidents.ids import new_id
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
 from incidents.members.service import Authenticator
+from incidents.reports.controllers import IncidentController, ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.validation import handle_validation_exception
@@ -137,7 +139,14 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
         Exception: handle_unexpected,
     }
     return App(
-        route_handlers=[HealthController, MemberController, TaxonomyController],
+        route_handlers=[
+            HealthController,
+            MemberController,
+            TaxonomyController,
+            ReportController,
+            IncidentController,
+            AuditController,
+        ],
         dependencies={
             "db": Provide(provide_db),
             "principal": Provide(provide_principal),

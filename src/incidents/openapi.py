@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from litestar.openapi.datastructures import ResponseSpec
 
 from incidents.errors import Problem
@@ -12,6 +15,7 @@ _DESCRIPTIONS = {
     401: "No valid API key: missing where required, unknown, malformed or revoked",
     403: "The key's organization may not do this",
     404: "No such resource, or not visible to this caller",
+    406: "None of the formats in Accept can be produced (JSON, CSV, NDJSON, Parquet)",
     409: "Conflicts with the current state",
     412: "If-Match does not match the current revision",
     413: "The request body is larger than this endpoint accepts",
@@ -42,3 +46,14 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
 
 READ_ERRORS = (400, 401, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422)
+
+
+def per_format(base: str) -> Callable[[Any, Any, list[Any]], str]:
+    """Operation ids for a list served at several paths: ListReports, ListReportsCsv, ..."""
+
+    def operation_id(_handler: Any, _method: Any, components: list[Any]) -> str:
+        last = str(components[-1]) if components else ""
+        suffix = last.rsplit(".", 1)[1] if "." in last else ""
+        return base + suffix.capitalize()
+
+    return operation_id

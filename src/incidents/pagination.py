@@ -9,6 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from urllib.parse import urlencode
 
 import msgspec
+from litestar.params import QueryParameter
 
 from incidents.errors import FieldError, ValidationFailed
 
@@ -17,8 +18,18 @@ T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 500
 
-PageSize = Annotated[int, msgspec.Meta(ge=1, le=MAX_PAGE_SIZE)]
-Cursor = Annotated[str, msgspec.Meta(max_length=512, pattern=r"^[A-Za-z0-9_-]*$")]
+PageSize = Annotated[
+    int, QueryParameter(ge=1, le=MAX_PAGE_SIZE, description=f"Items per page, 1 to {MAX_PAGE_SIZE}")
+]
+Cursor = Annotated[
+    str | None,
+    QueryParameter(
+        required=False,
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="The `next` value of the previous page",
+    ),
+]
 
 
 class Page(msgspec.Struct, Generic[T]):

@@ -8,7 +8,7 @@ from typing import Annotated
 from litestar import Controller, Request, get, patch, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.errors import Forbidden
@@ -51,7 +51,7 @@ class MemberController(Controller):
         self,
         db: NamedDependency[AsyncConnection],
         kind: Annotated[
-            schemas.OrganizationKind | None, Parameter(description="Only this kind")
+            schemas.OrganizationKind | None, QueryParameter(description="Only this kind")
         ] = None,
     ) -> Page[schemas.Organization]:
         return Page(items=await service.list_organizations(db, kind=kind))

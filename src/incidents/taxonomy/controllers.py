@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.members.guards import require_secretariat
@@ -101,7 +101,7 @@ class TaxonomyController(Controller):
         taxonomy: NamedDependency[TaxonomyRegistry],
         name: FromPath[str],
         version: Annotated[
-            int | None, Parameter(description="A released version; default current")
+            int | None, QueryParameter(description="A released version; default current")
         ] = None,
     ) -> Response[bytes]:
         chosen = taxonomy.current if version is None else taxonomy.get(version)

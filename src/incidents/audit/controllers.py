@@ -1,0 +1,121 @@
+"""The audit log over HTTP, for the secretariat: read events, verify the chain."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, get
+from litestar.datastructures import State
+from litestar.di import NamedDependency
+from litestar.params import QueryParameter
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.audit.models import audit_events
+from incidents.audit.service import VerifyResult, verify
+from incidents.members.guards import require_secretariat
+from incidents.openapi import problems
+from incidents.pagination import DEFAULT_PAGE_SIZE, PageSize
+
+
+class Event(msgspec.Struct, kw_only=True):
+    seq: int
+    id: uuid.UUID
+    occurred_at: datetime
+    actor: str
+    actor_organization_id: uuid.UUID | None
+    actor_key_id: uuid.UUID | None
+    action: str
+    entity_type: str
+    entity_id: str
+    before: Any
+    after: Any
+    hash: str
+
+
+class EventPage(msgspec.Struct, kw_only=True):
+    items: list[Event]
+    next: str | None
+
+
+class AuditController(Controller):
+    path = "/api/v1/audit"
+    tags = ("Audit",)
+    guards = [require_secretariat]  # noqa: RUF012 - Litestar's own attribute type
+
+    @get(
+        "/",
+        operation_id="ListAuditEvents",
+        summary="Audit events, oldest first, filtered",
+        responses=problems(401, 403, 422),
+    )
+    async def list_events(
+        self,
+        db: NamedDependency[AsyncConnection],
+        entity_type: Annotated[str | None, QueryParameter(required=False, max_length=40)] = None,
+        entity_id: Annotated[str | None, QueryParameter(required=False, max_length=80)] = None,
+        action: Annotated[str | None, QueryParameter(required=False, max_length=60)] = None,
+        actor_organization: Annotated[uuid.UUID | None, QueryParameter(required=False)] = None,
+        cursor: Annotated[
+            str | None,
+            QueryParameter(
+                required=False, pattern=r"^\d{1,18}$", description="Events after this seq"
+            ),
+        ] = None,
+        limit: PageSize = DEFAULT_PAGE_SIZE,
+    ) -> EventPage:
+        table = audit_events
+        query = select(table).order_by(table.c.seq).limit(limit + 1)
+        for column, value in (
+            (table.c.entity_type, entity_type),
+            (table.c.entity_id, entity_id),
+            (table.c.action, action),
+            (table.c.actor_org_id, actor_organization),
+        ):
+            if value is not None:
+                query = query.where(column == value)
+        if cursor is not None:
+            query = query.where(table.c.seq > int(cursor))
+        rows = (await db.execute(query)).all()
+        items = [
+            Event(
+                seq=row.seq,
+                id=row.id,
+                occurred_at=row.occurred_at,
+                actor=row.actor_label,
+                actor_organization_id=row.actor_org_id,
+                actor_key_id=row.actor_key_id,
+                action=row.action,
+                entity_type=row.entity_type,
+                entity_id=row.entity_id,
+                before=row.before,
+                after=row.after,
+                hash=bytes(row.hash).hex(),
+            )
+            for row in rows[:limit]
+        ]
+        return EventPage(items=items, next=str(items[-1].seq) if len(rows) > limit else None)
+
+    @get(
+        "/verify",
+        operation_id="VerifyAudit",
+        summary="Walk the hash chain; report any event edited, deleted or cut off",
+        responses=problems(401, 403, 422),
+    )
+    async def verify_chain(
+        self,
+        state: State,
+        expect_head: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                pattern=r"^[0-9a-f]{64}$",
+                description="A head hash recorded earlier",
+            ),
+        ] = None,
+    ) -> VerifyResult:
+        async with state.database.connect() as connection:
+            return await verify(connection, expected_head=expect_head)

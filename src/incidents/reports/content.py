@@ -1,0 +1,185 @@
+"""Checking a report's content against the taxonomy and the calendar, and deriving the columns
+that filters, search and trends read. Every violation is collected, never only the first."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from incidents.errors import FieldError
+from incidents.reports.schemas import ReportContent
+from incidents.taxonomy.service import Dimension, Taxonomy
+
+PRECISIONS = {4: "year", 7: "month", 10: "day"}
+
+
+def parse_partial_date(text: str) -> tuple[date, str]:
+    """'2026', '2026-03' or '2026-03-14' -> (first day of that period, its precision)."""
+    precision = PRECISIONS[len(text)]
+    parts = [int(part) for part in text.split("-")]
+    return date(
+        parts[0], parts[1] if len(parts) > 1 else 1, parts[2] if len(parts) > 2 else 1
+    ), precision
+
+
+def format_partial_date(day: date, precision: str) -> str:
+    text = day.isoformat()
+    return text[:4] if precision == "year" else text[:7] if precision == "month" else text
+
+
+class _Checker:
+    def __init__(self, taxonomy: Taxonomy) -> None:
+        self.taxonomy = taxonomy
+        self.errors: list[FieldError] = []
+
+    def fail(self, field: str, message: str) -> None:
+        self.errors.append(FieldError(field, message))
+
+    def code(self, field: str, dimension_name: str, code: str | None) -> None:
+        if code is None:
+            return
+        dimension = self.taxonomy.dimensions.get(dimension_name)
+        if dimension is None:
+            self.fail(field, f"taxonomy version {self.taxonomy.version} has no {dimension_name}")
+        elif code not in dimension.codes:
+            self.fail(
+                field,
+                f"{code!r} is not a {dimension_name} code in taxonomy version "
+                f"{self.taxonomy.version}",
+            )
+        elif code not in dimension.live:
+            replacement = dimension.codes[code].replaced_by
+            self.fail(
+                field,
+                f"{code!r} is retired in taxonomy version {self.taxonomy.version}; "
+                f"use {replacement!r}",
+            )
+
+    def codes(self, field: str, dimension_name: str, codes: list[str]) -> None:
+        for position, code in enumerate(codes):
+            self.code(f"{field}[{position}]", dimension_name, code)
+
+    def text(self, field: str, value: str | None) -> None:
+        if value is not None and not value.strip():
+            self.fail(field, "Must not be blank")
+
+
+def check(content: ReportContent, taxonomy: Taxonomy, today: date) -> list[FieldError]:
+    """Every rule a report's content must meet, as a list of field errors (empty when valid)."""
+    checker = _Checker(taxonomy)
+    checker.text("title", content.title)
+    checker.text("summary", content.summary)
+    checker.code("severity", "severity", content.severity)
+    checker.codes("eu_serious_incident", "eu_serious_incident", content.eu_serious_incident)
+    if content.eu_serious_incident and content.event_type != "incident":
+        checker.fail(
+            "eu_serious_incident", "Serious-incident categories apply to incidents, not hazards"
+        )
+    if content.event_type == "hazard":
+        for field in ("deaths", "injuries"):
+            if getattr(content, field):
+                checker.fail(
+                    field, "A hazard is an event where no harm occurred; leave it empty or 0"
+                )
+    for position, harm in enumerate(content.harms):
+        checker.code(f"harms[{position}].domain", "harm_domain", harm.domain)
+        checker.code(f"harms[{position}].harm_type", "harm_type", harm.harm_type)
+        checker.codes(f"harms[{position}].affected_groups", "affected_group", harm.affected_groups)
+    checker.code("causal_entity", "causal_entity", content.causal_entity)
+    checker.code("causal_intent", "causal_intent", content.causal_intent)
+    checker.code("causal_timing", "causal_timing", content.causal_timing)
+    system = content.ai_system
+    checker.text("ai_system.name", system.name)
+    checker.code("ai_system.system_type", "ai_system_type", system.system_type)
+    checker.codes("ai_system.tasks", "ai_task", system.tasks)
+    checker.code("ai_system.lifecycle_stage", "lifecycle_stage", system.lifecycle_stage)
+    checker.code("ai_system.autonomy_level", "autonomy_level", system.autonomy_level)
+    checker.codes("sectors", "sector", content.sectors)
+    for position, country in enumerate(content.affected_jurisdictions):
+        if country not in taxonomy.countries:
+            checker.fail(
+                f"affected_jurisdictions[{position}]", f"{country!r} is not an ISO 3166-1 country"
+            )
+    for position, source in enumerate(content.sources):
+        if source.url is None and source.reference is None:
+            checker.fail(f"sources[{position}]", "Give a url or a document reference")
+    _check_dates(checker, content, today)
+    return checker.errors
+
+
+def _check_dates(checker: _Checker, content: ReportContent, today: date) -> None:
+    try:
+        occurred, _ = parse_partial_date(content.occurred_on)
+    except ValueError:
+        checker.fail("occurred_on", f"{content.occurred_on!r} is not a real date")
+        return
+    if occurred > today:
+        checker.fail("occurred_on", "Must not be in the future")
+    if content.detected_on is not None:
+        if content.detected_on > today:
+            checker.fail("detected_on", "Must not be in the future")
+        if content.detected_on < occurred:
+            checker.fail("detected_on", "Must not be before occurred_on")
+
+
+def _with_ancestors(dimension: Dimension | None, codes: list[str]) -> list[str]:
+    found: list[str] = []
+    for code in codes:
+        current: str | None = code
+        while current is not None and current not in found:
+            found.append(current)
+            entry = dimension.codes.get(current) if dimension else None
+            current = entry.parent if entry else None
+    return sorted(found)
+
+
+def _unique(values: list[str]) -> list[str]:
+    return sorted(set(values))
+
+
+def derive(
+    content: ReportContent, taxonomy: Taxonomy, reporting_jurisdiction: str | None
+) -> dict[str, Any]:
+    """The reports columns that follow from the content (valid content only)."""
+    occurred, precision = parse_partial_date(content.occurred_on)
+    affected = _unique(content.affected_jurisdictions)
+    system = content.ai_system
+    return {
+        "title": content.title.strip(),
+        "summary": content.summary.strip(),
+        "language": content.language,
+        "event_type": content.event_type,
+        "severity": content.severity,
+        "severity_ordinal": taxonomy.dimensions["severity"].ordinal(content.severity),
+        "eu_categories": _unique(content.eu_serious_incident),
+        "harm_domains": _with_ancestors(
+            taxonomy.dimensions.get("harm_domain"), [harm.domain for harm in content.harms]
+        ),
+        "harm_types": _unique([harm.harm_type for harm in content.harms]),
+        "affected_groups": _with_ancestors(
+            taxonomy.dimensions.get("affected_group"),
+            [group for harm in content.harms for group in harm.affected_groups],
+        ),
+        "sectors": _unique(content.sectors),
+        "causal_entity": content.causal_entity,
+        "causal_intent": content.causal_intent,
+        "causal_timing": content.causal_timing,
+        "system_type": system.system_type,
+        "ai_tasks": _unique(system.tasks),
+        "lifecycle_stage": system.lifecycle_stage,
+        "autonomy_level": system.autonomy_level,
+        "ai_system_name": system.name.strip(),
+        "developer": system.developer,
+        "deployer": system.deployer,
+        "reporting_jurisdiction": reporting_jurisdiction,
+        "affected_jurisdictions": affected,
+        "jurisdictions": _unique(
+            [*affected, *([reporting_jurisdiction] if reporting_jurisdiction else [])]
+        ),
+        "occurred_on": occurred,
+        "occurred_precision": precision,
+        "detected_on": content.detected_on,
+        "people_affected": content.people_affected,
+        "deaths": content.deaths,
+        "injuries": content.injuries,
+    }

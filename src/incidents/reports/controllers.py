@@ -1,0 +1,466 @@
+"""Reports and incidents over HTTP. Handlers parse, call one service function, and answer."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+import msgspec
+from litestar import Controller, Request, Response, get, patch, post
+from litestar.di import NamedDependency, Provide
+from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
+from litestar.response import Redirect
+from litestar.status_codes import HTTP_308_PERMANENT_REDIRECT
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.errors import NotFound
+from incidents.members.guards import require_member, require_secretariat
+from incidents.members.schemas import Principal
+from incidents.openapi import per_format, problems
+from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize, link_header
+from incidents.reports import exports, idempotency, queries, schemas, service
+from incidents.reports.duplicates import find_similar
+from incidents.reports.filters import Filters, compile_filters, provide_filters
+from incidents.reports.models import reports
+from incidents.taxonomy.service import TaxonomyRegistry
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        max_length=255,
+        description="Retrying with the same key and body returns the first answer",
+    ),
+]
+FacetNames = Annotated[
+    str | None,
+    QueryParameter(
+        required=False, max_length=400, description="Comma-separated: " + ", ".join(queries.FACETS)
+    ),
+]
+SortOrder = Annotated[queries.Sort, QueryParameter(required=False, description="Default newest")]
+Reference = FromPath[str]
+
+FILTERS = {"filters": Provide(provide_filters, sync_to_thread=False)}
+
+
+async def _once(
+    request: Request[Any, Any, Any],
+    db: AsyncConnection,
+    principal: Principal,
+    key: str | None,
+    work: Callable[[], Awaitable[Any]],
+    *,
+    status: int = 200,
+    headers: Callable[[Any], dict[str, str]] | None = None,
+) -> Response[bytes]:
+    async def fingerprint() -> bytes:
+        return idempotency.request_hash(request.method, request.url.path, await request.body())
+
+    return await idempotency.run_once(
+        db, principal, key, fingerprint, work, status=status, headers=headers
+    )
+
+
+def _report_headers(report: schemas.Report) -> dict[str, str]:
+    return {"ETag": queries.etag(report), "Location": f"/api/v1/reports/{report.ref}"}
+
+
+class ReportController(Controller):
+    path = "/api/v1"
+    tags = ("Reports",)
+
+    @post(
+        "/reports",
+        operation_id="CreateReport",
+        summary="File a report (as draft or submitted)",
+        guards=[require_member],
+        responses=problems(401, 403, 409, 413, 422),
+        status_code=201,
+    )
+    async def create(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        data: JSONBody[schemas.ReportCreate],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        return await _once(
+            request,
+            db,
+            principal,
+            idempotency_key,
+            lambda: service.create_report(db, principal, data, taxonomy),
+            status=201,
+            headers=lambda created: _report_headers(created.report),
+        )
+
+    @get(
+        ["/reports", "/reports.csv", "/reports.ndjson", "/reports.parquet"],
+        operation_id=per_format("ListReports"),
+        summary="Reports you may see, filtered: JSON pages, or all matches as CSV, NDJSON, Parquet",
+        dependencies=FILTERS,
+        responses=problems(400, 401, 406, 422),
+    )
+    async def list_reports(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        filters: NamedDependency[Filters],
+        sort: SortOrder = "newest",
+        cursor: Cursor = None,
+        limit: PageSize = DEFAULT_PAGE_SIZE,
+        facets: FacetNames = None,
+    ) -> Response[Any]:
+        conditions = compile_filters(filters, taxonomy)
+        wanted = exports.negotiate(request)
+        if wanted != "json":
+            return exports.stream_reports(request, principal, conditions, wanted)
+        page = await queries.list_reports(
+            db, principal, conditions, sort=sort, query_text=filters.q, cursor=cursor, limit=limit
+        )
+        counted = await queries.facets(
+            db, principal, conditions, queries.parse_facets(facets), taxonomy
+        )
+        body = schemas.ReportPage(items=page.items, next=page.next, facets=counted or None)
+        params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
+        return Response(
+            content=body,
+            headers=link_header(
+                str(request.base_url).rstrip("/") + request.url.path, params, page.next
+            ),
+        )
+
+    @get(
+        "/reports/{reference:str}",
+        operation_id="GetReport",
+        summary="One report (by id or RPT reference)",
+        responses=problems(401, 404),
+    )
+    async def get_report(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        reference: Reference,
+    ) -> Response[schemas.Report]:
+        report = await queries.get_report(db, principal, reference)
+        return Response(content=report, headers={"ETag": queries.etag(report)})
+
+    @patch(
+        "/reports/{reference:str}",
+        operation_id="UpdateReport",
+        summary="Correct your report (If-Match required); absent fields are kept",
+        guards=[require_member],
+        responses=problems(401, 403, 404, 409, 412, 413, 422, 428),
+    )
+    async def update(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        reference: Reference,
+        data: JSONBody[schemas.ReportPatch],
+        if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
+    ) -> Response[schemas.Report]:
+        report = await service.update_report(db, principal, reference, if_match, data, taxonomy)
+        return Response(content=report, headers={"ETag": queries.etag(report)})
+
+    async def _transition(
+        self,
+        request: Request[Any, Any, Any],
+        db: AsyncConnection,
+        principal: Principal,
+        reference: str,
+        action: str,
+        reason: str | None,
+        key: str | None,
+    ) -> Response[bytes]:
+        return await _once(
+            request,
+            db,
+            principal,
+            key,
+            lambda: service.transition(db, principal, reference, action, reason),
+            headers=_report_headers,
+        )
+
+    @post(
+        "/reports/{reference:str}/submit",
+        operation_id="SubmitReport",
+        summary="Submit your draft (or a corrected rejected report)",
+        guards=[require_member],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def submit(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        return await self._transition(
+            request, db, principal, reference, "submit", None, idempotency_key
+        )
+
+    @post(
+        "/reports/{reference:str}/withdraw",
+        operation_id="WithdrawReport",
+        summary="Withdraw your report",
+        guards=[require_member],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def withdraw(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        data: JSONBody[schemas.OptionalReason | None] = None,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        reason = data.reason if data else None
+        return await self._transition(
+            request, db, principal, reference, "withdraw", reason, idempotency_key
+        )
+
+    @post(
+        "/reports/{reference:str}/start-review",
+        operation_id="StartReview",
+        summary="Take a submitted report into review",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def start_review(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        return await self._transition(
+            request, db, principal, reference, "start_review", None, idempotency_key
+        )
+
+    @post(
+        "/reports/{reference:str}/accept",
+        operation_id="AcceptReport",
+        summary="Accept a report: it counts in trends",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def accept(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        return await self._transition(
+            request, db, principal, reference, "accept", None, idempotency_key
+        )
+
+    @post(
+        "/reports/{reference:str}/reject",
+        operation_id="RejectReport",
+        summary="Reject a report with a reason its submitter can read",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def reject(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        data: JSONBody[schemas.Reason],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        return await self._transition(
+            request, db, principal, reference, "reject", data.reason, idempotency_key
+        )
+
+    @post(
+        "/reports/{reference:str}/move",
+        operation_id="MoveReport",
+        summary="Link a report to another incident, or give it one of its own",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 422),
+        status_code=200,
+    )
+    async def move(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        data: JSONBody[schemas.MoveReport],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        return await _once(
+            request,
+            db,
+            principal,
+            idempotency_key,
+            lambda: service.move_report(db, principal, reference, data.incident),
+            headers=_report_headers,
+        )
+
+    @get(
+        "/reports/{reference:str}/revisions",
+        operation_id="ListReportRevisions",
+        summary="Every revision of a report and who made it",
+        responses=problems(401, 404),
+    )
+    async def revisions(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        reference: Reference,
+    ) -> dict[str, Any]:
+        return {"items": await queries.list_revisions(db, principal, reference), "next": None}
+
+
+class IncidentController(Controller):
+    path = "/api/v1"
+    tags = ("Incidents",)
+
+    @get(
+        ["/incidents", "/incidents.csv", "/incidents.ndjson", "/incidents.parquet"],
+        operation_id=per_format("ListIncidents"),
+        summary="Incidents with a report you may see that matches the filters",
+        dependencies=FILTERS,
+        responses=problems(400, 401, 406, 422),
+    )
+    async def list_incidents(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        filters: NamedDependency[Filters],
+        cursor: Cursor = None,
+        limit: PageSize = DEFAULT_PAGE_SIZE,
+        facets: FacetNames = None,
+    ) -> Response[Any]:
+        # cross_border is a property of the incident as a whole, not of each report.
+        report_filters = msgspec.structs.replace(filters, cross_border=None)
+        conditions = compile_filters(report_filters, taxonomy)
+        wanted = exports.negotiate(request)
+        if wanted != "json":
+            return exports.stream_incidents(
+                request, principal, conditions, filters.cross_border, wanted
+            )
+        page = await queries.list_incidents(
+            db, principal, conditions, cross_border=filters.cross_border, cursor=cursor, limit=limit
+        )
+        counted = await queries.facets(
+            db, principal, conditions, queries.parse_facets(facets), taxonomy, count="incidents"
+        )
+        body = schemas.IncidentPage(items=page.items, next=page.next, facets=counted or None)
+        params = {**filters.as_query(), "limit": limit, "facets": facets}
+        return Response(
+            content=body,
+            headers=link_header(
+                str(request.base_url).rstrip("/") + request.url.path, params, page.next
+            ),
+        )
+
+    @get(
+        "/incidents/{reference:str}",
+        operation_id="GetIncident",
+        summary="One incident; a merged incident redirects (308) to the one it was merged into",
+        responses=problems(401, 404),
+    )
+    async def get_incident(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        reference: Reference,
+    ) -> Response[Any]:
+        incident = await queries.resolve_incident(db, reference)
+        if incident.merged_into is not None:
+            survivor = await queries.survivor_of(db, incident)
+            return Redirect(
+                f"/api/v1/incidents/{survivor.ref}", status_code=HTTP_308_PERMANENT_REDIRECT
+            )
+        return Response(content=await queries.get_incident(db, principal, incident))
+
+    @get(
+        "/incidents/{reference:str}/similar",
+        operation_id="SimilarIncidents",
+        summary="Incidents you may see that look like this one, with a score and the reasons",
+        responses=problems(401, 404),
+    )
+    async def similar(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        reference: Reference,
+        limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
+    ) -> Response[Any]:
+        incident = await queries.resolve_incident(db, reference)
+        if incident.merged_into is not None:
+            survivor = await queries.survivor_of(db, incident)
+            return Redirect(
+                f"/api/v1/incidents/{survivor.ref}/similar", status_code=HTTP_308_PERMANENT_REDIRECT
+            )
+        shown = await queries.get_incident(db, principal, incident)
+        found: dict[str, schemas.Candidate] = {}
+        for line in shown.reports[:3]:
+            row = (await db.execute(reports.select().where(reports.c.id == line.id))).one()
+            for candidate in await find_similar(
+                db,
+                principal,
+                title=row.title,
+                system=row.ai_system_name,
+                developer=row.developer,
+                occurred_on=row.occurred_on,
+                precision=row.occurred_precision,
+                jurisdictions=list(row.jurisdictions),
+                exclude_incident=incident.id,
+                limit=limit,
+            ):
+                known = found.get(candidate.incident.ref)
+                if known is None or candidate.score > known.score:
+                    found[candidate.incident.ref] = candidate
+        ranked = sorted(found.values(), key=lambda item: (-item.score, item.incident.ref))[:limit]
+        return Response(content={"items": ranked, "next": None})
+
+    @post(
+        "/incidents/{reference:str}/merge",
+        operation_id="MergeIncident",
+        summary="Merge this incident into another; its reference then redirects there",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def merge(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        reference: Reference,
+        data: JSONBody[schemas.MergeIncident],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        async def work() -> schemas.Incident:
+            survivor = await service.merge_incidents(db, principal, reference, data.into)
+            try:
+                return await queries.get_incident(db, principal, survivor)
+            except NotFound:
+                raise NotFound(f"{survivor.ref} holds no report the secretariat can see") from None
+
+        return await _once(request, db, principal, idempotency_key, work)

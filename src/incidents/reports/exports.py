@@ -1,0 +1,251 @@
+"""The same rows as CSV, NDJSON or Parquet, streamed from a server-side cursor in constant memory.
+
+A JSON list is paged; a download is every row that matches (as the caller may see it). Chosen by
+path suffix (``/api/v1/reports.csv``) or by ``Accept``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import Any, Literal
+
+import msgspec
+import pyarrow as pa
+import pyarrow.parquet as pq
+from litestar import Request
+from litestar.response import Stream
+from sqlalchemy import ColumnElement, select
+
+from incidents.db import Database
+from incidents.errors import IncidentsError
+from incidents.members.schemas import Principal
+from incidents.reports import queries, schemas
+from incidents.reports.access import visible
+from incidents.reports.models import incidents, reports
+
+Format = Literal["json", "csv", "ndjson", "parquet"]
+MEDIA_TYPES: dict[str, str] = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "ndjson": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+BATCH = 2_000
+LIST_SEPARATOR = ";"
+
+
+class NotAcceptable(IncidentsError):
+    status, slug, title = 406, "not-acceptable", "Not acceptable"
+
+
+def negotiate(request: Request[Any, Any, Any]) -> Format:
+    """The suffix wins; otherwise the best of Accept; JSON when the client does not say."""
+    path = request.url.path
+    for name in ("csv", "ndjson", "parquet"):
+        if path.endswith(f".{name}"):
+            return name
+    accept = request.headers.get("accept")
+    if not accept:
+        return "json"
+    offered = {media.split(";")[0]: name for name, media in MEDIA_TYPES.items()}
+    best = request.accept.best_match(list(offered), default=None)
+    if best is None:
+        raise NotAcceptable(f"Can answer with {', '.join(offered)}; not with {accept}")
+    return offered[best]  # type: ignore[return-value]
+
+
+# -- flat rows (CSV, Parquet) -----------------------------------------------------------------
+
+REPORT_FIELDS: list[tuple[str, pa.DataType, Callable[[schemas.Report], Any]]] = [
+    ("id", pa.string(), lambda r: str(r.id)),
+    ("ref", pa.string(), lambda r: r.ref),
+    ("incident_ref", pa.string(), lambda r: r.incident.ref),
+    ("organization", pa.string(), lambda r: r.organization.name),
+    ("reporting_jurisdiction", pa.string(), lambda r: r.reporting_jurisdiction),
+    ("status", pa.string(), lambda r: r.status),
+    ("sharing", pa.string(), lambda r: r.sharing),
+    ("revision", pa.int32(), lambda r: r.revision),
+    ("taxonomy_version", pa.int32(), lambda r: r.taxonomy_version),
+    ("title", pa.string(), lambda r: r.title),
+    ("summary", pa.string(), lambda r: r.summary),
+    ("language", pa.string(), lambda r: r.language),
+    ("event_type", pa.string(), lambda r: r.event_type),
+    ("severity", pa.string(), lambda r: r.severity),
+    ("eu_serious_incident", pa.list_(pa.string()), lambda r: r.eu_serious_incident),
+    ("harm_domains", pa.list_(pa.string()), lambda r: [h.domain for h in r.harms]),
+    ("harm_types", pa.list_(pa.string()), lambda r: [h.harm_type for h in r.harms]),
+    (
+        "affected_groups",
+        pa.list_(pa.string()),
+        lambda r: sorted({g for h in r.harms for g in h.affected_groups}),
+    ),
+    ("causal_entity", pa.string(), lambda r: r.causal_entity),
+    ("causal_intent", pa.string(), lambda r: r.causal_intent),
+    ("causal_timing", pa.string(), lambda r: r.causal_timing),
+    ("ai_system", pa.string(), lambda r: r.ai_system.name),
+    ("developer", pa.string(), lambda r: r.ai_system.developer),
+    ("deployer", pa.string(), lambda r: r.ai_system.deployer),
+    ("system_type", pa.string(), lambda r: r.ai_system.system_type),
+    ("ai_tasks", pa.list_(pa.string()), lambda r: r.ai_system.tasks),
+    ("lifecycle_stage", pa.string(), lambda r: r.ai_system.lifecycle_stage),
+    ("autonomy_level", pa.string(), lambda r: r.ai_system.autonomy_level),
+    ("sectors", pa.list_(pa.string()), lambda r: r.sectors),
+    ("affected_jurisdictions", pa.list_(pa.string()), lambda r: r.affected_jurisdictions),
+    ("occurred_on", pa.string(), lambda r: r.occurred_on),
+    ("detected_on", pa.date32(), lambda r: r.detected_on),
+    ("people_affected", pa.int64(), lambda r: r.people_affected),
+    ("deaths", pa.int64(), lambda r: r.deaths),
+    ("injuries", pa.int64(), lambda r: r.injuries),
+    ("source_urls", pa.list_(pa.string()), lambda r: [s.url for s in r.sources if s.url]),
+    ("created_at", pa.timestamp("us", tz="UTC"), lambda r: r.created_at),
+    ("submitted_at", pa.timestamp("us", tz="UTC"), lambda r: r.submitted_at),
+    ("reviewed_at", pa.timestamp("us", tz="UTC"), lambda r: r.reviewed_at),
+    ("updated_at", pa.timestamp("us", tz="UTC"), lambda r: r.updated_at),
+]
+
+INCIDENT_FIELDS: list[tuple[str, pa.DataType, Callable[[schemas.IncidentSummary], Any]]] = [
+    ("id", pa.string(), lambda i: str(i.id)),
+    ("ref", pa.string(), lambda i: i.ref),
+    ("title", pa.string(), lambda i: i.title),
+    ("report_count", pa.int32(), lambda i: i.report_count),
+    ("jurisdictions", pa.list_(pa.string()), lambda i: i.jurisdictions),
+    ("cross_border", pa.bool_(), lambda i: i.cross_border),
+    ("severity", pa.string(), lambda i: i.severity),
+    ("harm_domains", pa.list_(pa.string()), lambda i: i.harm_domains),
+    ("first_occurred_on", pa.date32(), lambda i: i.first_occurred_on),
+    ("statuses", pa.list_(pa.string()), lambda i: i.statuses),
+    ("created_at", pa.timestamp("us", tz="UTC"), lambda i: i.created_at),
+]
+
+
+def _csv_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return LIST_SEPARATOR.join(str(item) for item in value)
+    if value is None:
+        return ""
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+class _Chunks(io.RawIOBase):
+    """A write-only sink that hands over what was written so far, but keeps counting bytes (the
+    Parquet footer records absolute offsets)."""
+
+    def __init__(self) -> None:
+        self._parts: list[bytes] = []
+        self._position = 0
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: Any) -> int:
+        chunk = bytes(data)
+        self._parts.append(chunk)
+        self._position += len(chunk)
+        return len(chunk)
+
+    def tell(self) -> int:
+        return self._position
+
+    def take(self) -> bytes:
+        data = b"".join(self._parts)
+        self._parts.clear()
+        return data
+
+
+async def _encode(
+    batches: AsyncIterator[Sequence[Any]],
+    fields: list[tuple[str, pa.DataType, Callable[[Any], Any]]],
+    fmt: Format,
+) -> AsyncIterator[bytes]:
+    if fmt == "ndjson":
+        encoder = msgspec.json.Encoder()
+        async for batch in batches:
+            buffer = bytearray()
+            for item in batch:
+                encoder.encode_into(item, buffer, -1)
+                buffer.extend(b"\n")
+            yield bytes(buffer)
+    elif fmt == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow([name for name, _, _ in fields])
+        async for batch in batches:
+            for item in batch:
+                writer.writerow([_csv_value(extract(item)) for _, _, extract in fields])
+            yield text.getvalue().encode()
+            text.seek(0)
+            text.truncate()
+        if text.tell():  # the header alone, when nothing matched
+            yield text.getvalue().encode()
+    else:
+        schema = pa.schema([(name, kind) for name, kind, _ in fields])
+        sink = _Chunks()
+        with pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd") as writer:
+            async for batch in batches:
+                columns = {name: [extract(item) for item in batch] for name, _, extract in fields}
+                writer.write_table(pa.table(columns, schema=schema))
+                yield sink.take()
+        yield sink.take()
+
+
+def _download(
+    request: Request[Any, Any, Any], name: str, fmt: Format, body: AsyncIterator[bytes]
+) -> Stream:
+    extension = {"csv": "csv", "ndjson": "ndjson", "parquet": "parquet"}[fmt]
+    return Stream(
+        body,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{name}.{extension}"'},
+    )
+
+
+def stream_reports(
+    request: Request[Any, Any, Any],
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    fmt: Format,
+) -> Stream:
+    database: Database = request.app.state.database
+    query = queries.report_select(visible(principal), *conditions).order_by(reports.c.number)
+
+    async def batches() -> AsyncIterator[list[schemas.Report]]:
+        # The request's transaction is over once the handler returns; the download reads on a
+        # connection of its own, through a server-side cursor, BATCH rows at a time.
+        async with database.connect() as connection:
+            result = await connection.stream(query.execution_options(yield_per=BATCH))
+            async for rows in result.partitions(BATCH):
+                yield [queries.to_report(row) for row in rows]
+
+    return _download(request, "reports", fmt, _encode(batches(), REPORT_FIELDS, fmt))
+
+
+def stream_incidents(
+    request: Request[Any, Any, Any],
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    cross_border: bool | None,
+    fmt: Format,
+) -> Stream:
+    database: Database = request.app.state.database
+    matching = select(reports.c.incident_id).where(visible(principal), *conditions)
+    query = (
+        select(incidents.c.id)
+        .where(incidents.c.merged_into.is_(None), incidents.c.id.in_(matching))
+        .order_by(incidents.c.number)
+    )
+
+    async def batches() -> AsyncIterator[list[schemas.IncidentSummary]]:
+        async with database.connect() as reader, database.connect() as details:
+            result = await reader.stream(query.execution_options(yield_per=BATCH))
+            async for rows in result.partitions(BATCH):
+                found = await queries.summaries(details, principal, [row.id for row in rows])
+                items = [found[row.id] for row in rows if row.id in found]
+                if cross_border is not None:
+                    items = [item for item in items if item.cross_border == cross_border]
+                yield items
+
+    return _download(request, "incidents", fmt, _encode(batches(), INCIDENT_FIELDS, fmt))

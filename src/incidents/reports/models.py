@@ -1,0 +1,196 @@
+"""Reports, the incidents they belong to, every revision of each report, and idempotency keys.
+
+A report's content is kept whole, per revision, in ``report_revisions``; ``reports`` holds the
+current state plus the columns that filters, search and trends read (codes are stored as coded,
+with their ancestors, so a filter on a domain matches its subdomains with one array test).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    ARRAY,
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Computed,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    Sequence,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+
+from incidents.db import metadata
+
+STATUSES = ("draft", "submitted", "under_review", "accepted", "rejected", "withdrawn")
+SHARING_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED")
+
+
+def _reference(prefix: str) -> str:
+    """Readable references (INC-2026-000042) follow from the year and the never-reused number."""
+    return f"'{prefix}-' || year::text || '-' || lpad(number::text, 6, '0')"
+
+
+incident_numbers = Sequence("incident_numbers", metadata=metadata)
+report_numbers = Sequence("report_numbers", metadata=metadata)
+
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "number",
+        BigInteger,
+        incident_numbers,
+        nullable=False,
+        unique=True,
+        server_default=incident_numbers.next_value(),
+    ),
+    Column("year", SmallInteger, nullable=False),
+    Column(
+        "ref", String(24), Computed(_reference("INC"), persisted=True), nullable=False, unique=True
+    ),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("merged_into", Uuid, ForeignKey("incidents.id")),
+    Column("merged_at", DateTime(timezone=True)),
+    CheckConstraint("merged_into IS NULL OR merged_into <> id", name="not_merged_into_itself"),
+)
+
+_TEXT_SEARCH = (
+    "to_tsvector('simple'::regconfig, incidents_unaccent("
+    "coalesce(title, '') || ' ' || coalesce(summary, '') || ' ' || coalesce(ai_system_name, '')"
+    " || ' ' || coalesce(developer, '')))"
+)
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column(
+        "number",
+        BigInteger,
+        report_numbers,
+        nullable=False,
+        unique=True,
+        server_default=report_numbers.next_value(),
+    ),
+    Column("year", SmallInteger, nullable=False),
+    Column(
+        "ref", String(24), Computed(_reference("RPT"), persisted=True), nullable=False, unique=True
+    ),
+    Column("incident_id", Uuid, ForeignKey("incidents.id"), nullable=False),
+    Column("organization_id", Uuid, ForeignKey("organizations.id"), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("status_reason", Text),
+    Column("sharing", String(10), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("taxonomy_version", Integer, ForeignKey("taxonomy_versions.version"), nullable=False),
+    Column("external_ref", String(200)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("reviewed_at", DateTime(timezone=True)),
+    # What filters, search, duplicates and trends read; always derived from the content.
+    Column("title", Text, nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("language", String(35), nullable=False),
+    Column("event_type", String(10), nullable=False),
+    Column("severity", String(64), nullable=False),
+    Column("severity_ordinal", SmallInteger),
+    Column("eu_categories", ARRAY(String(64)), nullable=False),
+    Column("harm_domains", ARRAY(String(64)), nullable=False),
+    Column("harm_types", ARRAY(String(64)), nullable=False),
+    Column("affected_groups", ARRAY(String(64)), nullable=False),
+    Column("sectors", ARRAY(String(64)), nullable=False),
+    Column("causal_entity", String(64)),
+    Column("causal_intent", String(64)),
+    Column("causal_timing", String(64)),
+    Column("system_type", String(64)),
+    Column("ai_tasks", ARRAY(String(64)), nullable=False),
+    Column("lifecycle_stage", String(64)),
+    Column("autonomy_level", String(64)),
+    Column("ai_system_name", Text),
+    Column("developer", Text),
+    Column("deployer", Text),
+    Column("reporting_jurisdiction", String(2)),
+    Column("affected_jurisdictions", ARRAY(String(2)), nullable=False),
+    Column("jurisdictions", ARRAY(String(2)), nullable=False),
+    Column("occurred_on", Date, nullable=False),
+    Column("occurred_precision", String(5), nullable=False),
+    Column("detected_on", Date),
+    Column("people_affected", BigInteger),
+    Column("deaths", Integer),
+    Column("injuries", Integer),
+    Column("search_vector", TSVECTOR, Computed(_TEXT_SEARCH, persisted=True)),
+    CheckConstraint(
+        "status IN ('draft', 'submitted', 'under_review', 'accepted', 'rejected', 'withdrawn')",
+        name="status_known",
+    ),
+    CheckConstraint(
+        "sharing IN ('TLP:CLEAR', 'TLP:GREEN', 'TLP:AMBER', 'TLP:RED')", name="sharing_known"
+    ),
+    CheckConstraint("event_type IN ('incident', 'hazard')", name="event_type_known"),
+    CheckConstraint("occurred_precision IN ('day', 'month', 'year')", name="precision_known"),
+    UniqueConstraint("organization_id", "external_ref"),
+    Index(None, "incident_id"),
+    Index(None, "organization_id", "number"),
+    Index(None, "status", "sharing", "number"),
+    Index(None, "occurred_on"),
+    Index("ix_reports_submitted_at", "submitted_at"),
+    Index("ix_reports_harm_domains", "harm_domains", postgresql_using="gin"),
+    Index("ix_reports_jurisdictions", "jurisdictions", postgresql_using="gin"),
+    Index("ix_reports_search_vector", "search_vector", postgresql_using="gin"),
+    Index(
+        "ix_reports_title_trigram",
+        "title",
+        postgresql_using="gin",
+        postgresql_ops={"title": "gin_trgm_ops"},
+    ),
+    # Duplicate suggestions: the nearest titles among reports of about the same time.
+    Index(
+        "ix_reports_occurred_title",
+        "occurred_on",
+        "title",
+        postgresql_using="gist",
+        postgresql_ops={"title": "gist_trgm_ops"},
+    ),
+)
+Index("ix_reports_system", func.lower(reports.c.ai_system_name))
+
+report_revisions = Table(
+    "report_revisions",
+    metadata,
+    Column("report_id", Uuid, ForeignKey("reports.id"), nullable=False),
+    Column("revision", Integer, nullable=False),
+    Column("content", JSONB, nullable=False),
+    Column("sharing", String(10), nullable=False),
+    Column("taxonomy_version", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("actor_org_id", Uuid),
+    Column("actor_key_id", Uuid),
+    Column("actor_label", String(200), nullable=False),
+    PrimaryKeyConstraint("report_id", "revision"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", LargeBinary(32), nullable=False),
+    Column("status", SmallInteger),
+    Column("response", LargeBinary),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("organization_id", "key"),
+)

@@ -1,0 +1,468 @@
+"""Reading the registry: reports, incidents, revisions and facets, always as the caller may see
+them (``visible`` is inside every query), with cursor pagination."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, Literal
+
+import msgspec
+from sqlalchemy import ColumnElement, Select, Table, and_, func, literal_column, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.errors import FieldError, NotFound, ValidationFailed
+from incidents.members.models import organizations
+from incidents.members.schemas import Principal
+from incidents.pagination import decode_cursor, encode_cursor
+from incidents.reports import schemas
+from incidents.reports.access import sharing_visible, visible
+from incidents.reports.content import format_partial_date
+from incidents.reports.filters import text_rank
+from incidents.reports.models import incidents, report_revisions, reports
+from incidents.taxonomy.service import TaxonomyRegistry
+
+Sort = Literal["newest", "oldest", "occurred", "relevance"]
+
+REPORT_COLUMNS = [
+    reports.c.id,
+    reports.c.ref,
+    reports.c.number,
+    reports.c.incident_id,
+    incidents.c.ref.label("incident_ref"),
+    reports.c.organization_id,
+    organizations.c.name.label("organization_name"),
+    reports.c.reporting_jurisdiction,
+    reports.c.status,
+    reports.c.status_reason,
+    reports.c.sharing,
+    reports.c.revision,
+    reports.c.taxonomy_version,
+    reports.c.external_ref,
+    reports.c.created_at,
+    reports.c.updated_at,
+    reports.c.submitted_at,
+    reports.c.reviewed_at,
+    reports.c.occurred_on,
+    report_revisions.c.content,
+]
+
+
+def report_select(*conditions: ColumnElement[bool]) -> Select[Any]:
+    return (
+        select(*REPORT_COLUMNS)
+        .select_from(
+            reports.join(
+                report_revisions,
+                and_(
+                    report_revisions.c.report_id == reports.c.id,
+                    report_revisions.c.revision == reports.c.revision,
+                ),
+            )
+            .join(incidents, incidents.c.id == reports.c.incident_id)
+            .join(organizations, organizations.c.id == reports.c.organization_id)
+        )
+        .where(*conditions)
+    )
+
+
+_META = (
+    "id",
+    "ref",
+    "reporting_jurisdiction",
+    "status",
+    "status_reason",
+    "sharing",
+    "revision",
+    "taxonomy_version",
+    "external_ref",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "reviewed_at",
+)
+
+
+def to_report(row: Any) -> schemas.Report:
+    values = dict(row.content)
+    mapping = row._mapping
+    values.update({name: mapping[name] for name in _META})
+    values["incident"] = {"id": row.incident_id, "ref": row.incident_ref}
+    values["organization"] = {"id": row.organization_id, "name": row.organization_name}
+    return msgspec.convert(values, schemas.Report, strict=False)
+
+
+def etag(report: schemas.Report) -> str:
+    return f'"{report.id.hex}.{report.revision}.{report.status}"'
+
+
+def by_id_or_ref(table: Table, reference: str) -> ColumnElement[bool]:
+    try:
+        return table.c.id == uuid.UUID(reference)
+    except ValueError:
+        return table.c.ref == reference.upper()
+
+
+async def get_report(
+    connection: AsyncConnection, principal: Principal | None, reference: str
+) -> schemas.Report:
+    row = (
+        await connection.execute(
+            report_select(by_id_or_ref(reports, reference), visible(principal))
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"No report {reference} that you can see")
+    return to_report(row)
+
+
+class ReportsPage(msgspec.Struct):
+    items: list[schemas.Report]
+    next: str | None
+
+
+def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
+    """(ORDER BY expressions, cursor expressions) for a sort; the number breaks ties."""
+    if sort == "oldest":
+        return [reports.c.number.asc()], [reports.c.number]
+    if sort == "occurred":
+        return [reports.c.occurred_on.desc(), reports.c.number.desc()], [
+            reports.c.occurred_on,
+            reports.c.number,
+        ]
+    if sort == "relevance":
+        if not query_text:
+            raise ValidationFailed(
+                "Sorting by relevance needs a search", errors=[FieldError("sort", "Give q as well")]
+            )
+        rank = text_rank(query_text)
+        return [rank.desc(), reports.c.number.desc()], [rank, reports.c.number]
+    return [reports.c.number.desc()], [reports.c.number]
+
+
+def _after(sort: Sort, keys: list[Any], values: list[Any]) -> ColumnElement[bool]:
+    if sort == "oldest":
+        return keys[0] > values[0]  # type: ignore[no-any-return]
+    if sort == "newest":
+        return keys[0] < values[0]  # type: ignore[no-any-return]
+    return tuple_(*keys) < tuple_(*values)
+
+
+async def list_reports(
+    connection: AsyncConnection,
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    sort: Sort = "newest",
+    query_text: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> ReportsPage:
+    order, keys = _order(sort, query_text)
+    query = report_select(visible(principal), *conditions)
+    if cursor:
+        values = decode_cursor(cursor, len(keys))
+        if sort == "occurred":
+            values[0] = msgspec.convert(values[0], type=date, strict=False)
+        query = query.where(_after(sort, keys, values))
+    query = query.add_columns(*[key.label(f"_key{i}") for i, key in enumerate(keys)])
+    rows = (await connection.execute(query.order_by(*order).limit(limit + 1))).all()
+    items = [to_report(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]._mapping
+        next_cursor = encode_cursor([last[f"_key{i}"] for i in range(len(keys))])
+    return ReportsPage(items=items, next=next_cursor)
+
+
+async def list_revisions(
+    connection: AsyncConnection, principal: Principal | None, reference: str
+) -> list[schemas.Revision]:
+    report = await get_report(connection, principal, reference)
+    own = principal is not None and principal.organization_id == report.organization.id
+    rows = await connection.execute(
+        select(report_revisions)
+        .where(report_revisions.c.report_id == report.id)
+        .order_by(report_revisions.c.revision)
+    )
+    revisions = []
+    for row in rows:
+        readable = sharing_visible(principal, row.sharing, own)
+        revisions.append(
+            schemas.Revision(
+                revision=row.revision,
+                created_at=row.created_at,
+                actor=row.actor_label,
+                actor_organization_id=row.actor_org_id,
+                sharing=row.sharing,
+                taxonomy_version=row.taxonomy_version,
+                content=msgspec.convert(row.content, schemas.ReportContent, strict=False)
+                if readable
+                else None,
+            )
+        )
+    return revisions
+
+
+# -- facets ----------------------------------------------------------------------------------
+
+# facet name -> (reports column, holds an array, taxonomy dimension for labels)
+FACETS: dict[str, tuple[str, bool, str | None]] = {
+    "status": ("status", False, None),
+    "sharing": ("sharing", False, None),
+    "event_type": ("event_type", False, None),
+    "severity": ("severity", False, "severity"),
+    "harm_domain": ("harm_domains", True, "harm_domain"),
+    "harm_type": ("harm_types", True, "harm_type"),
+    "affected_group": ("affected_groups", True, "affected_group"),
+    "sector": ("sectors", True, "sector"),
+    "eu_serious_incident": ("eu_categories", True, "eu_serious_incident"),
+    "causal_entity": ("causal_entity", False, "causal_entity"),
+    "causal_intent": ("causal_intent", False, "causal_intent"),
+    "causal_timing": ("causal_timing", False, "causal_timing"),
+    "system_type": ("system_type", False, "ai_system_type"),
+    "ai_task": ("ai_tasks", True, "ai_task"),
+    "lifecycle_stage": ("lifecycle_stage", False, "lifecycle_stage"),
+    "autonomy_level": ("autonomy_level", False, "autonomy_level"),
+    "language": ("language", False, None),
+    "jurisdiction": ("jurisdictions", True, None),
+    "reporting_jurisdiction": ("reporting_jurisdiction", False, None),
+}
+MAX_FACET_VALUES = 100
+
+
+def parse_facets(value: str | None) -> list[str]:
+    if not value:
+        return []
+    names = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+    unknown = [name for name in names if name not in FACETS]
+    if unknown:
+        raise ValidationFailed(
+            "Unknown facet",
+            errors=[
+                FieldError("facets", f"{name!r} is not one of {', '.join(FACETS)}")
+                for name in unknown
+            ],
+        )
+    return names
+
+
+async def facets(
+    connection: AsyncConnection,
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    names: list[str],
+    taxonomy: TaxonomyRegistry,
+    *,
+    count: Literal["reports", "incidents"] = "reports",
+) -> dict[str, list[schemas.FacetValue]]:
+    """Counts per value over exactly the rows the caller may see and has filtered to."""
+    answer: dict[str, list[schemas.FacetValue]] = {}
+    for name in names:
+        column_name, is_array, dimension = FACETS[name]
+        column = reports.c[column_name]
+        value = func.unnest(column).label("value") if is_array else column.label("value")
+        inner = (
+            select(value, reports.c.incident_id).where(visible(principal), *conditions).subquery()
+        )
+        counted = (
+            func.count(func.distinct(inner.c.incident_id)) if count == "incidents" else func.count()
+        )
+        query = (
+            select(inner.c.value, counted.label("n"))
+            .where(inner.c.value.is_not(None))
+            .group_by(inner.c.value)
+            .order_by(literal_column("n").desc(), inner.c.value)
+            .limit(MAX_FACET_VALUES)
+        )
+        rows = (await connection.execute(query)).all()
+        answer[name] = [
+            schemas.FacetValue(
+                value=row.value, label=_label(taxonomy, dimension, name, row.value), count=row.n
+            )
+            for row in rows
+        ]
+    return answer
+
+
+def _label(taxonomy: TaxonomyRegistry, dimension: str | None, facet: str, value: str) -> str:
+    if dimension is not None:
+        for version in sorted(taxonomy.versions, reverse=True):
+            known = taxonomy.versions[version].dimensions.get(dimension)
+            if known is not None and value in known.codes:
+                return known.label(value)
+        return value
+    if facet in {"jurisdiction", "reporting_jurisdiction"}:
+        country = taxonomy.current.countries.get(value)
+        return country.name if country else value
+    return value
+
+
+# -- incidents -------------------------------------------------------------------------------
+
+
+class IncidentsPage(msgspec.Struct):
+    items: list[schemas.IncidentSummary]
+    next: str | None
+
+
+async def resolve_incident(connection: AsyncConnection, reference: str) -> Any:
+    """The incident row for a reference or id (merged or not); 404 if there is none."""
+    row = (
+        await connection.execute(select(incidents).where(by_id_or_ref(incidents, reference)))
+    ).first()
+    if row is None:
+        raise NotFound(f"No incident {reference}")
+    return row
+
+
+async def survivor_of(connection: AsyncConnection, incident: Any) -> Any:
+    """Follow merges to the incident that now holds the reports."""
+    seen = set()
+    while incident.merged_into is not None and incident.id not in seen:
+        seen.add(incident.id)
+        incident = (
+            await connection.execute(
+                select(incidents).where(incidents.c.id == incident.merged_into)
+            )
+        ).one()
+    return incident
+
+
+async def summaries(
+    connection: AsyncConnection,
+    principal: Principal | None,
+    incident_ids: Sequence[uuid.UUID],
+) -> dict[uuid.UUID, schemas.IncidentSummary]:
+    """Each incident as the caller sees it: computed from the reports the caller may see."""
+    if not incident_ids:
+        return {}
+    rows = (
+        await connection.execute(
+            select(
+                reports.c.incident_id,
+                incidents.c.ref,
+                incidents.c.created_at,
+                reports.c.title,
+                reports.c.status,
+                reports.c.jurisdictions,
+                reports.c.severity,
+                reports.c.severity_ordinal,
+                reports.c.harm_domains,
+                reports.c.occurred_on,
+                reports.c.number,
+            )
+            .join(incidents, incidents.c.id == reports.c.incident_id)
+            .where(reports.c.incident_id.in_(list(incident_ids)), visible(principal))
+            .order_by(reports.c.number)
+        )
+    ).all()
+    grouped: dict[uuid.UUID, list[Any]] = {}
+    for row in rows:
+        grouped.setdefault(row.incident_id, []).append(row)
+    result = {}
+    for incident_id, members in grouped.items():
+        first = members[0]
+        countries = sorted({country for member in members for country in member.jurisdictions})
+        worst = max(members, key=lambda member: member.severity_ordinal or 0)
+        result[incident_id] = schemas.IncidentSummary(
+            id=incident_id,
+            ref=first.ref,
+            created_at=first.created_at,
+            title=first.title,
+            report_count=len(members),
+            jurisdictions=countries,
+            cross_border=len(countries) > 1,
+            severity=worst.severity,
+            harm_domains=sorted({code for member in members for code in member.harm_domains}),
+            first_occurred_on=min(member.occurred_on for member in members),
+            statuses=sorted({member.status for member in members}),
+        )
+    return result
+
+
+async def list_incidents(
+    connection: AsyncConnection,
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    *,
+    cross_border: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> IncidentsPage:
+    """Incidents with at least one visible report matching the filters, newest first."""
+    matching = select(reports.c.incident_id).where(visible(principal), *conditions)
+    query = select(incidents.c.id, incidents.c.number).where(
+        incidents.c.merged_into.is_(None), incidents.c.id.in_(matching)
+    )
+    if cross_border is not None:
+        # Cross-border as the caller sees it: its visible reports name more than one country.
+        spread = (
+            select(func.count(func.distinct(literal_column("country"))))
+            .select_from(reports, func.unnest(reports.c.jurisdictions).alias("country"))
+            .where(reports.c.incident_id == incidents.c.id, visible(principal))
+            .scalar_subquery()
+        )
+        query = query.where(spread > 1 if cross_border else spread <= 1)
+    if cursor:
+        (number,) = decode_cursor(cursor, 1)
+        query = query.where(incidents.c.number < number)
+    rows = (
+        await connection.execute(query.order_by(incidents.c.number.desc()).limit(limit + 1))
+    ).all()
+    page = rows[:limit]
+    found = await summaries(connection, principal, [row.id for row in page])
+    items = [found[row.id] for row in page if row.id in found]
+    next_cursor = encode_cursor([page[-1].number]) if len(rows) > limit else None
+    return IncidentsPage(items=items, next=next_cursor)
+
+
+async def get_incident(
+    connection: AsyncConnection, principal: Principal | None, incident: Any
+) -> schemas.Incident:
+    found = await summaries(connection, principal, [incident.id])
+    summary = found.get(incident.id)
+    if summary is None:
+        raise NotFound(f"No incident {incident.ref} that you can see")
+    rows = await connection.execute(
+        select(
+            reports.c.id,
+            reports.c.ref,
+            reports.c.title,
+            reports.c.status,
+            reports.c.sharing,
+            reports.c.occurred_on,
+            reports.c.occurred_precision,
+            reports.c.severity,
+            organizations.c.id.label("organization_id"),
+            organizations.c.name.label("organization_name"),
+        )
+        .join(organizations, organizations.c.id == reports.c.organization_id)
+        .where(reports.c.incident_id == incident.id, visible(principal))
+        .order_by(reports.c.number)
+    )
+    lines = [
+        schemas.ReportLine(
+            id=row.id,
+            ref=row.ref,
+            title=row.title,
+            status=row.status,
+            sharing=row.sharing,
+            occurred_on=format_partial_date(row.occurred_on, row.occurred_precision),
+            severity=row.severity,
+            organization=schemas.OrganizationRef(
+                id=row.organization_id, name=row.organization_name
+            ),
+        )
+        for row in rows
+    ]
+    return schemas.Incident(**msgspec.structs.asdict(summary), reports=lines)
+
+
+def incident_visible(principal: Principal | None, incident_id: Any) -> ColumnElement[bool]:
+    return (
+        select(reports.c.id)
+        .where(reports.c.incident_id == incident_id, visible(principal))
+        .exists()
+    )

@@ -1,0 +1,260 @@
+"""What a report is at the API boundary: its content, how it is created and corrected, and how
+reports, incidents, revisions and duplicate suggestions are answered."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+import msgspec
+
+Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", max_length=64)]
+Alpha2 = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+Status = Literal["draft", "submitted", "under_review", "accepted", "rejected", "withdrawn"]
+Sharing = Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED"]
+EventType = Literal["incident", "hazard"]
+ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
+Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000_000)]
+PartialDate = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
+        description="YYYY-MM-DD, or YYYY-MM / YYYY when only the month or year is known",
+        examples=["2026-03-14", "2026-03", "2026"],
+    ),
+]
+IncidentReference = Annotated[
+    str,
+    msgspec.Meta(
+        max_length=64,
+        description="An incident's reference (INC-2026-000042) or id",
+        pattern=r"^(INC-\d{4}-\d{6,}|[0-9a-fA-F-]{32,36})$",
+    ),
+]
+Language = Annotated[
+    str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$", max_length=35)
+]
+
+MAX_HARMS = 20
+MAX_SOURCES = 50
+MAX_BATCH = 5_000
+
+
+class Harm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    domain: Code
+    """A harm_domain code: an MIT domain or, better, a subdomain."""
+    harm_type: Code
+    affected_groups: Annotated[list[Code], msgspec.Meta(max_length=30)] = []
+
+
+class AISystem(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    name: ShortText
+    developer: ShortText | None = None
+    deployer: ShortText | None = None
+    system_type: Code | None = None
+    tasks: Annotated[list[Code], msgspec.Meta(max_length=20)] = []
+    """ai_task codes: what the system does (recognition, forecasting, content generation...)."""
+    lifecycle_stage: Code | None = None
+    autonomy_level: Code | None = None
+
+
+class Source(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    url: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | None = None
+
+
+class ReportContent(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """Everything a submitter says about the event; codes are checked against the taxonomy."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+    language: Language = "en"
+    event_type: EventType
+    severity: Code
+    eu_serious_incident: Annotated[list[Code], msgspec.Meta(max_length=4)] = []
+    harms: Annotated[list[Harm], msgspec.Meta(min_length=1, max_length=MAX_HARMS)]
+    causal_entity: Code | None = None
+    causal_intent: Code | None = None
+    causal_timing: Code | None = None
+    ai_system: AISystem
+    sectors: Annotated[list[Code], msgspec.Meta(max_length=21)] = []
+    affected_jurisdictions: Annotated[list[Alpha2], msgspec.Meta(max_length=250)] = []
+    occurred_on: PartialDate
+    detected_on: date | None = None
+    people_affected: Count | None = None
+    deaths: Count | None = None
+    injuries: Count | None = None
+    sources: Annotated[list[Source], msgspec.Meta(max_length=MAX_SOURCES)] = []
+    actions_taken: Annotated[str, msgspec.Meta(max_length=10_000)] | None = None
+
+
+class ReportCreate(ReportContent, forbid_unknown_fields=True, kw_only=True):
+    sharing: Sharing
+    status: Literal["draft", "submitted"] = "submitted"
+    incident: IncidentReference | None = None
+    """Link to an existing incident you can see; without it the report opens a new incident."""
+    taxonomy_version: Annotated[int, msgspec.Meta(ge=1)] | None = None
+    """The version the codes follow; the current one when absent."""
+    external_ref: Annotated[str, msgspec.Meta(min_length=1, max_length=200)] | None = None
+    """Your own identifier for this report (unique per organization)."""
+
+
+_U = msgspec.UNSET
+
+
+class ReportPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    """A correction: absent fields stay as they are; ``null`` clears an optional field."""
+
+    title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | msgspec.UnsetType = _U
+    summary: Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)] | msgspec.UnsetType = _U
+    language: Language | msgspec.UnsetType = _U
+    event_type: EventType | msgspec.UnsetType = _U
+    severity: Code | msgspec.UnsetType = _U
+    eu_serious_incident: Annotated[list[Code], msgspec.Meta(max_length=4)] | msgspec.UnsetType = _U
+    harms: (
+        Annotated[list[Harm], msgspec.Meta(min_length=1, max_length=MAX_HARMS)] | msgspec.UnsetType
+    ) = _U
+    causal_entity: Code | msgspec.UnsetType | None = _U
+    causal_intent: Code | msgspec.UnsetType | None = _U
+    causal_timing: Code | msgspec.UnsetType | None = _U
+    ai_system: AISystem | msgspec.UnsetType = _U
+    sectors: Annotated[list[Code], msgspec.Meta(max_length=21)] | msgspec.UnsetType = _U
+    affected_jurisdictions: (
+        Annotated[list[Alpha2], msgspec.Meta(max_length=250)] | msgspec.UnsetType
+    ) = _U
+    occurred_on: PartialDate | msgspec.UnsetType = _U
+    detected_on: date | msgspec.UnsetType | None = _U
+    people_affected: Count | msgspec.UnsetType | None = _U
+    deaths: Count | msgspec.UnsetType | None = _U
+    injuries: Count | msgspec.UnsetType | None = _U
+    sources: Annotated[list[Source], msgspec.Meta(max_length=MAX_SOURCES)] | msgspec.UnsetType = _U
+    actions_taken: Annotated[str, msgspec.Meta(max_length=10000)] | msgspec.UnsetType | None = _U
+    sharing: Sharing | msgspec.UnsetType = _U
+    taxonomy_version: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = _U
+
+
+class Reason(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+
+
+class OptionalReason(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None = None
+
+
+class MoveReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    incident: IncidentReference | None
+    """The incident to move the report into; null opens a new incident for it."""
+
+
+class MergeIncident(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    into: IncidentReference
+    """The surviving incident; this one will redirect to it."""
+
+
+class Reference(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    ref: str
+
+
+class OrganizationRef(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str
+
+
+class Report(ReportContent, kw_only=True):
+    id: uuid.UUID
+    ref: str
+    incident: Reference
+    organization: OrganizationRef
+    reporting_jurisdiction: str | None
+    status: Status
+    status_reason: str | None
+    sharing: Sharing
+    revision: int
+    taxonomy_version: int
+    external_ref: str | None
+    created_at: datetime
+    updated_at: datetime
+    submitted_at: datetime | None
+    reviewed_at: datetime | None
+
+
+class Candidate(msgspec.Struct, kw_only=True):
+    """A possible duplicate: an incident you can see, how alike it is, and why."""
+
+    incident: Reference
+    score: float
+    reasons: list[str]
+    title: str
+
+
+class Created(msgspec.Struct, kw_only=True):
+    report: Report
+    possible_duplicates: list[Candidate]
+
+
+class BatchCreated(msgspec.Struct, kw_only=True):
+    created: int
+    reports: list[Reference]
+
+
+class Revision(msgspec.Struct, kw_only=True):
+    revision: int
+    created_at: datetime
+    actor: str
+    actor_organization_id: uuid.UUID | None
+    sharing: Sharing
+    taxonomy_version: int
+    content: ReportContent | None
+    """Null when this revision's sharing level is one the caller may not see."""
+
+
+class IncidentSummary(msgspec.Struct, kw_only=True):
+    """An incident as the caller sees it: computed from the reports the caller may see."""
+
+    id: uuid.UUID
+    ref: str
+    created_at: datetime
+    title: str
+    report_count: int
+    jurisdictions: list[str]
+    cross_border: bool
+    severity: str
+    harm_domains: list[str]
+    first_occurred_on: date
+    statuses: list[str]
+
+
+class ReportLine(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    ref: str
+    title: str
+    organization: OrganizationRef
+    status: Status
+    sharing: Sharing
+    occurred_on: str
+    severity: str
+
+
+class Incident(IncidentSummary, kw_only=True):
+    reports: list[ReportLine]
+
+
+class FacetValue(msgspec.Struct, kw_only=True):
+    value: str
+    label: str
+    count: int
+
+
+class ReportPage(msgspec.Struct, kw_only=True):
+    items: list[Report]
+    next: str | None
+    facets: dict[str, list[FacetValue]] | None = None
+
+
+class IncidentPage(msgspec.Struct, kw_only=True):
+    items: list[IncidentSummary]
+    next: str | None
+    facets: dict[str, list[FacetValue]] | None = None
