@@ -359,16 +359,19 @@ def audit() -> None:
 )
 def audit_verify(expect_head: str | None) -> None:
     """Walk the hash chain; exit 1 and say where, if any event was edited or deleted."""
-    from incidents.audit.service import verify
+    from incidents.reports.integrity import verify_all
 
     async def work(database: Database) -> Any:
         async with database.connect() as connection:
-            return await verify(connection, expected_head=expect_head)
+            return await verify_all(connection, expected_head=expect_head)
 
     result = run_with_database(load_settings(), work)
     for problem in result.problems:
         click.echo(f"event {problem.seq}: {problem.reason}")
-    click.echo(f"{result.events_checked} events checked; head {result.head_seq} {result.head_hash}")
+    click.echo(
+        f"{result.events_checked} events and {result.revisions_checked} report revisions checked; "
+        f"head {result.head_seq} {result.head_hash}"
+    )
     if not result.ok:
         sys.exit(1)
     click.echo("chain intact")

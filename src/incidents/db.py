@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -12,7 +12,6 @@ import asyncpg
 import msgspec
 from sqlalchemy import MetaData, RowMapping, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
 
 MINIMUM_SERVER_VERSION = 15
 
@@ -146,7 +145,16 @@ async def ping(connection: AsyncConnection) -> Any:
     return (await connection.execute(text("SELECT 1"))).scalar_one()
 
 
-class Base(DeclarativeBase):
-    """Every table shares one metadata with one constraint naming convention."""
+async def copy_rows(
+    connection: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Bulk insert with PostgreSQL's binary COPY, inside the connection's current transaction.
 
-    metadata = metadata
+    JSON columns take JSON text; everything else takes the Python value asyncpg expects.
+    """
+    if not rows:
+        return
+    raw = await connection.get_raw_connection()
+    driver = raw.driver_connection
+    assert driver is not None
+    await driver.copy_records_to_table(table, records=rows, columns=list(columns))

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_events
-from incidents.audit.service import VerifyResult, verify
+from incidents.audit.service import VerifyResult
 from incidents.members.guards import require_secretariat
 from incidents.openapi import problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, PageSize
+from incidents.reports.integrity import verify_all
 
 
 class Event(msgspec.Struct, kw_only=True):
@@ -118,4 +119,4 @@ class AuditController(Controller):
         ] = None,
     ) -> VerifyResult:
         async with state.database.connect() as connection:
-            return await verify(connection, expected_head=expect_head)
+            return await verify_all(connection, expected_head=expect_head)

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_events, audit_head
+from incidents.db import copy_rows
 from incidents.ids import new_id
 
 GENESIS_HASH = bytes(32)
@@ -174,9 +175,30 @@ async def append(
         return []
     head_seq, head_hash = await lock_head(connection)
     rows = chain_rows(actor, drafts, head_seq, head_hash)
-    await connection.execute(audit_events.insert(), rows)
+    if len(rows) > _COPY_FROM:
+        await copy_rows(
+            connection,
+            "audit_events",
+            _COLUMNS,
+            [
+                tuple(
+                    _encode_json(row[c]) if c in ("before", "after") else row[c] for c in _COLUMNS
+                )
+                for row in rows
+            ],
+        )
+    else:
+        await connection.execute(audit_events.insert(), rows)
     await store_head(connection, rows[-1]["seq"], rows[-1]["hash"])
     return [row["seq"] for row in rows]
+
+
+_COPY_FROM = 20
+_COLUMNS = [column.name for column in audit_events.columns]
+
+
+def _encode_json(value: Any) -> str | None:
+    return None if value is None else msgspec.json.encode(value).decode()
 
 
 class ChainProblem(msgspec.Struct):
@@ -190,6 +212,8 @@ class VerifyResult(msgspec.Struct):
     head_seq: int
     head_hash: str
     problems: list[ChainProblem]
+    revisions_checked: int = 0
+    """Report revisions checked against the content hash their audit event recorded."""
 
 
 async def _events(connection: AsyncConnection) -> AsyncIterator[Any]:

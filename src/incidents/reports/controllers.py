@@ -13,12 +13,13 @@ from litestar.response import Redirect
 from litestar.status_codes import HTTP_308_PERMANENT_REDIRECT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.config import Settings
 from incidents.errors import NotFound
 from incidents.members.guards import require_member, require_secretariat
 from incidents.members.schemas import Principal
 from incidents.openapi import per_format, problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize, link_header
-from incidents.reports import exports, idempotency, queries, schemas, service
+from incidents.reports import batch, exports, idempotency, queries, schemas, service
 from incidents.reports.duplicates import find_similar
 from incidents.reports.filters import Filters, compile_filters, provide_filters
 from incidents.reports.models import reports
@@ -96,6 +97,49 @@ class ReportController(Controller):
             lambda: service.create_report(db, principal, data, taxonomy),
             status=201,
             headers=lambda created: _report_headers(created.report),
+        )
+
+    @post(
+        "/reports/batch",
+        operation_id="CreateReportBatch",
+        summary="File up to 5,000 reports at once (JSON array or NDJSON): all, or none",
+        description=(
+            "Send `Content-Type: application/json` with an array of reports, or "
+            "`application/x-ndjson` with one report per line. If any report is invalid, nothing "
+            "is stored and every bad report is named by `index` and `field`."
+        ),
+        guards=[require_member],
+        responses=problems(401, 403, 409, 413, 415, 422),
+        status_code=201,
+        request_max_body_size=None,
+    )
+    async def create_batch(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        idempotency_key: IdempotencyKey = None,
+    ) -> Response[bytes]:
+        settings: Settings = request.app.state.settings
+        body = batch.Body(
+            request.stream(),
+            request.content_type[0],
+            settings.batch_max_body_bytes,
+            idempotency.fingerprint_prefix(request.method, request.url.path),
+        )
+        checked = await batch.check_batch(db, principal, body, taxonomy)
+
+        async def fingerprint() -> bytes:
+            return body.digest
+
+        return await idempotency.run_once(
+            db,
+            principal,
+            idempotency_key,
+            fingerprint,
+            lambda: batch.write_batch(db, principal, checked),
+            status=201,
         )
 
     @get(

@@ -23,8 +23,12 @@ KEEP_FOR = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
 
 
+def fingerprint_prefix(method: str, path: str) -> bytes:
+    return method.encode() + b" " + path.encode() + b"\n"
+
+
 def request_hash(method: str, path: str, body: bytes) -> bytes:
-    return hashlib.sha256(method.encode() + b" " + path.encode() + b"\n" + body).digest()
+    return hashlib.sha256(fingerprint_prefix(method, path) + body).digest()
 
 
 class Replay(msgspec.Struct):

@@ -8,7 +8,6 @@ with their ancestors, so a filter on a domain matches its subdomains with one ar
 from __future__ import annotations
 
 from sqlalchemy import (
-    ARRAY,
     BigInteger,
     CheckConstraint,
     Column,
@@ -29,7 +28,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.dialects.postgresql import JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 from incidents.db import metadata
 

@@ -398,12 +398,13 @@ async def list_incidents(
     )
     if cross_border is not None:
         # Cross-border as the caller sees it: its visible reports name more than one country.
-        spread = (
-            select(func.count(func.distinct(literal_column("country"))))
-            .select_from(reports, func.unnest(reports.c.jurisdictions).alias("country"))
+        countries = (
+            select(func.unnest(reports.c.jurisdictions).label("country"))
             .where(reports.c.incident_id == incidents.c.id, visible(principal))
-            .scalar_subquery()
+            .correlate(incidents)
+            .subquery()
         )
+        spread = select(func.count(func.distinct(countries.c.country))).scalar_subquery()
         query = query.where(spread > 1 if cross_border else spread <= 1)
     if cursor:
         (number,) = decode_cursor(cursor, 1)

@@ -195,9 +195,16 @@ class Created(msgspec.Struct, kw_only=True):
     possible_duplicates: list[Candidate]
 
 
+class BatchItem(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    ref: str
+    incident: str
+
+
 class BatchCreated(msgspec.Struct, kw_only=True):
     created: int
-    reports: list[Reference]
+    reports: list[BatchItem]
+    """In the order the reports were sent."""
 
 
 class Revision(msgspec.Struct, kw_only=True):

@@ -28,6 +28,7 @@ from incidents.members.service import actor_for
 from incidents.reports import schemas
 from incidents.reports.content import check, derive
 from incidents.reports.duplicates import find_similar
+from incidents.reports.integrity import content_digest
 from incidents.reports.models import incidents, report_revisions, reports
 from incidents.reports.queries import (
     etag,
@@ -232,6 +233,7 @@ async def create_report(
                     "sharing": data.sharing,
                     "taxonomy_version": version.version,
                     "content": msgspec.to_builtins(content),
+                    "content_sha256": content_digest(msgspec.to_builtins(content)),
                 },
             )
         ],
@@ -337,7 +339,11 @@ async def update_report(
                 "report",
                 str(current.id),
                 {"revision": current.revision, **old},
-                {"revision": current.revision + 1, **new},
+                {
+                    "revision": current.revision + 1,
+                    **new,
+                    "content_sha256": content_digest(msgspec.to_builtins(merged)),
+                },
             )
         ],
     )

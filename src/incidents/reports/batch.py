@@ -1,0 +1,396 @@
+"""Filing many reports at once: a JSON array or NDJSON of up to 5,000 reports, all or nothing.
+
+Items are decoded and checked one by one as the body arrives (NDJSON line by line), every bad
+item is named by its index and field, and only when all are valid are the rows written with
+binary COPY, in one transaction with their incidents, revisions and audit events.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import msgspec
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.audit.service import EventDraft, append
+from incidents.db import copy_rows
+from incidents.errors import (
+    FieldError,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+    ValidationFailed,
+)
+from incidents.ids import new_id, reference
+from incidents.members.schemas import Principal
+from incidents.members.service import actor_for
+from incidents.reports import schemas
+from incidents.reports.access import visible
+from incidents.reports.content import check, derive
+from incidents.reports.integrity import content_digest
+from incidents.reports.models import incidents, reports
+from incidents.reports.queries import survivor_of
+from incidents.reports.service import FILERS, content_of
+from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.validation import collect_errors
+
+MAX_ERRORS = 1_000
+NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
+
+REPORT_COLUMNS = [
+    "id",
+    "number",
+    "year",
+    "incident_id",
+    "organization_id",
+    "status",
+    "sharing",
+    "revision",
+    "taxonomy_version",
+    "external_ref",
+    "created_at",
+    "updated_at",
+    "submitted_at",
+    "title",
+    "summary",
+    "language",
+    "event_type",
+    "severity",
+    "severity_ordinal",
+    "eu_categories",
+    "harm_domains",
+    "harm_types",
+    "affected_groups",
+    "sectors",
+    "causal_entity",
+    "causal_intent",
+    "causal_timing",
+    "system_type",
+    "ai_tasks",
+    "lifecycle_stage",
+    "autonomy_level",
+    "ai_system_name",
+    "developer",
+    "deployer",
+    "reporting_jurisdiction",
+    "affected_jurisdictions",
+    "jurisdictions",
+    "occurred_on",
+    "occurred_precision",
+    "detected_on",
+    "people_affected",
+    "deaths",
+    "injuries",
+]
+REVISION_COLUMNS = [
+    "report_id",
+    "revision",
+    "content",
+    "sharing",
+    "taxonomy_version",
+    "created_at",
+    "actor_org_id",
+    "actor_key_id",
+    "actor_label",
+]
+
+
+class Body:
+    """The request body read as it arrives: raw items, a running hash, and a size limit."""
+
+    def __init__(
+        self, chunks: AsyncIterator[bytes], media_type: str, limit: int, fingerprint_prefix: bytes
+    ) -> None:
+        self._chunks = chunks
+        self._ndjson = media_type in NDJSON_TYPES
+        if not self._ndjson and media_type not in {"application/json", ""}:
+            raise UnsupportedMediaType("Send application/json (an array) or application/x-ndjson")
+        self._limit = limit
+        self._size = 0
+        # The same fingerprint idempotency.request_hash gives a body read in one piece.
+        self._hash = hashlib.sha256(fingerprint_prefix)
+
+    @property
+    def digest(self) -> bytes:
+        return self._hash.digest()
+
+    async def _read(self) -> AsyncIterator[bytes]:
+        async for chunk in self._chunks:
+            self._size += len(chunk)
+            if self._size > self._limit:
+                raise PayloadTooLarge(f"The batch body is over {self._limit} bytes")
+            self._hash.update(chunk)
+            yield chunk
+
+    async def items(self) -> AsyncIterator[bytes]:
+        if self._ndjson:
+            pending = b""
+            async for chunk in self._read():
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for line in lines:
+                    if line.strip():
+                        yield line
+            if pending.strip():
+                yield pending
+            return
+        body = b"".join([chunk async for chunk in self._read()])
+        try:
+            raw_items = msgspec.json.decode(body, type=list[msgspec.Raw])
+        except (msgspec.DecodeError, msgspec.ValidationError) as error:
+            raise ValidationFailed(
+                "The body must be a JSON array of reports",
+                errors=[FieldError("$", str(error).split(" - at ")[0])],
+            ) from None
+        for raw in raw_items:
+            yield bytes(raw)
+
+
+class _Valid(msgspec.Struct):
+    index: int
+    content: schemas.ReportContent
+    data: schemas.ReportCreate
+    derived: dict[str, Any]
+    version: int
+
+
+_decoder = msgspec.json.Decoder(schemas.ReportCreate)
+
+
+def _decode(index: int, raw: bytes) -> tuple[schemas.ReportCreate | None, list[FieldError]]:
+    try:
+        return _decoder.decode(raw), []
+    except msgspec.ValidationError:
+        errors = collect_errors(msgspec.json.decode(raw), schemas.ReportCreate)
+    except msgspec.DecodeError as error:
+        errors = [FieldError("$", f"Not valid JSON: {error}")]
+    return None, [FieldError(error.field, error.message, index) for error in errors]
+
+
+class Checked(msgspec.Struct):
+    valid: list[_Valid]
+    incidents: dict[str, tuple[uuid.UUID, str]]
+
+
+async def check_batch(
+    connection: AsyncConnection, principal: Principal, body: Body, taxonomy: TaxonomyRegistry
+) -> Checked:
+    """Read and check every item; raise 422 naming every bad item by index and field."""
+    if principal.kind not in FILERS:
+        raise Forbidden("Only regulators (and outside sources) file reports")
+    today = datetime.now(UTC).date()
+    valid: list[_Valid] = []
+    errors: list[FieldError] = []
+    external_refs: dict[str, int] = {}
+    count = 0
+    async for raw in body.items():
+        index = count
+        count += 1
+        if count > schemas.MAX_BATCH:
+            raise PayloadTooLarge(f"A batch holds at most {schemas.MAX_BATCH} reports")
+        data, item_errors = _decode(index, raw)
+        if data is not None:
+            version = taxonomy.versions.get(data.taxonomy_version or taxonomy.current.version)
+            if version is None:
+                item_errors = [FieldError("taxonomy_version", "No such released version", index)]
+            else:
+                content = content_of(data)
+                item_errors = [
+                    FieldError(e.field, e.message, index) for e in check(content, version, today)
+                ]
+                if data.external_ref is not None:
+                    if data.external_ref in external_refs:
+                        item_errors.append(
+                            FieldError(
+                                "external_ref",
+                                f"Also used by item {external_refs[data.external_ref]}",
+                                index,
+                            )
+                        )
+                    external_refs.setdefault(data.external_ref, index)
+                if not item_errors and not errors:
+                    derived = derive(content, version, principal.jurisdiction)
+                    valid.append(_Valid(index, content, data, derived, version.version))
+        if item_errors and len(errors) < MAX_ERRORS:
+            errors.extend(item_errors[: MAX_ERRORS - len(errors)])
+            valid.clear()
+    if count == 0:
+        raise ValidationFailed(
+            "The batch is empty", errors=[FieldError("$", "Send at least one report")]
+        )
+    links = await _links(connection, principal, valid)
+    errors.extend(links.missing)
+    errors.extend(await _taken_external_refs(connection, principal, external_refs))
+    if errors:
+        raise ValidationFailed(
+            f"{len({e.index for e in errors})} of {count} reports are invalid; nothing was stored",
+            errors=errors,
+        )
+    return Checked(valid=valid, incidents=links.incidents)
+
+
+class _Links(msgspec.Struct):
+    incidents: dict[str, tuple[uuid.UUID, str]]
+    missing: list[FieldError]
+
+
+async def _links(connection: AsyncConnection, principal: Principal, valid: list[_Valid]) -> _Links:
+    """Resolve every named incident once (after merges); each must hold a report you can see."""
+    named = sorted({item.data.incident for item in valid if item.data.incident})
+    found: dict[str, tuple[uuid.UUID, str]] = {}
+    for name in named:
+        rows = (
+            await connection.execute(
+                select(incidents).where(
+                    (incidents.c.ref == name.upper()) | (incidents.c.id == _uuid(name))
+                )
+            )
+        ).first()
+        if rows is None:
+            continue
+        survivor = await survivor_of(connection, rows)
+        can_see = (
+            await connection.execute(
+                select(reports.c.id)
+                .where(reports.c.incident_id == survivor.id, visible(principal))
+                .limit(1)
+            )
+        ).first()
+        if can_see is not None:
+            found[name] = (survivor.id, survivor.ref)
+    missing = [
+        FieldError("incident", f"No incident {item.data.incident} that you can see", item.index)
+        for item in valid
+        if item.data.incident and item.data.incident not in found
+    ]
+    return _Links(incidents=found, missing=missing)
+
+
+async def _taken_external_refs(
+    connection: AsyncConnection, principal: Principal, wanted: dict[str, int]
+) -> list[FieldError]:
+    if not wanted:
+        return []
+    taken = await connection.execute(
+        select(reports.c.external_ref).where(
+            reports.c.organization_id == principal.organization_id,
+            reports.c.external_ref.in_(list(wanted)),
+        )
+    )
+    return [
+        FieldError(
+            "external_ref", f"You already filed a report with external_ref {ref!r}", wanted[ref]
+        )
+        for ref in taken.scalars()
+    ]
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+async def _numbers(connection: AsyncConnection, sequence: str, count: int) -> list[int]:
+    if count == 0:
+        return []
+    rows = await connection.exec_driver_sql(
+        f"SELECT nextval('{sequence}') FROM generate_series(1, {int(count)})"
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def write_batch(
+    connection: AsyncConnection, principal: Principal, checked: Checked
+) -> schemas.BatchCreated:
+    """Write checked reports with binary COPY, with their incidents, revisions and audit events."""
+    valid, linked = checked.valid, checked.incidents
+    now = datetime.now(UTC)
+    actor = actor_for(principal)
+    new_incidents = [item for item in valid if not item.data.incident]
+    incident_numbers = await _numbers(connection, "incident_numbers", len(new_incidents))
+    report_numbers = await _numbers(connection, "report_numbers", len(valid))
+    incident_rows = []
+    report_rows = []
+    revision_rows = []
+    drafts = []
+    numbers = iter(incident_numbers)
+    for item, number in zip(valid, report_numbers, strict=True):
+        data = item.data
+        if data.incident:
+            incident_id, incident_ref = linked[data.incident]
+        else:
+            incident_id, incident_number = new_id(), next(numbers)
+            incident_ref = reference("INC", now.year, incident_number)
+            incident_rows.append((incident_id, incident_number, now.year))
+        report_id = new_id()
+        row = {
+            "id": report_id,
+            "number": number,
+            "year": now.year,
+            "incident_id": incident_id,
+            "organization_id": principal.organization_id,
+            "status": data.status,
+            "sharing": data.sharing,
+            "revision": 1,
+            "taxonomy_version": item.version,
+            "external_ref": data.external_ref,
+            "created_at": now,
+            "updated_at": now,
+            "submitted_at": now if data.status == "submitted" else None,
+            **item.derived,
+        }
+        report_rows.append(tuple(row[column] for column in REPORT_COLUMNS))
+        content = msgspec.to_builtins(item.content)
+        revision_rows.append(
+            (
+                report_id,
+                1,
+                msgspec.json.encode(content).decode(),
+                data.sharing,
+                item.version,
+                now,
+                actor.org_id,
+                actor.key_id,
+                actor.label,
+            )
+        )
+        drafts.append(
+            EventDraft(
+                "report.created",
+                "report",
+                str(report_id),
+                None,
+                {
+                    "ref": reference("RPT", now.year, number),
+                    "incident": incident_ref,
+                    "status": data.status,
+                    "sharing": data.sharing,
+                    "taxonomy_version": item.version,
+                    "content": content,
+                    "content_sha256": content_digest(content),
+                },
+            )
+        )
+    await copy_rows(connection, "incidents", ["id", "number", "year"], incident_rows)
+    await copy_rows(connection, "reports", REPORT_COLUMNS, report_rows)
+    await copy_rows(connection, "report_revisions", REVISION_COLUMNS, revision_rows)
+    await append(connection, actor, drafts)
+    created = await connection.execute(
+        select(reports.c.id, reports.c.ref, incidents.c.ref.label("incident_ref"))
+        .join(incidents, incidents.c.id == reports.c.incident_id)
+        .where(reports.c.id.in_([row[0] for row in report_rows]))
+        .order_by(reports.c.number)
+    )
+    return schemas.BatchCreated(
+        created=len(report_rows),
+        reports=[
+            schemas.BatchItem(id=row.id, ref=row.ref, incident=row.incident_ref) for row in created
+        ],
+    )
