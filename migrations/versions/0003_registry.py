@@ -18,13 +18,13 @@ depends_on = None
 
 
 def reference(prefix: str) -> str:
-    return f"'{prefix}-' || year::text || '-' || lpad(number::text, 6, '0')"
+    return f"'{prefix}-' || year::text || '-' || lpad(number::text, greatest(6, length(number::text)), '0')"
 
 
-TEXT_SEARCH = (
-    "to_tsvector('simple'::regconfig, incidents_unaccent("
-    "coalesce(title, '') || ' ' || coalesce(summary, '') || ' ' || coalesce(ai_system_name, '')"
-    " || ' ' || coalesce(developer, '')))"
+# Schema-qualified: PostgreSQL 17+ builds indexes with search_path limited to pg_catalog.
+SEARCH_DOCUMENT = (
+    "to_tsvector('simple'::regconfig, {schema}.incidents_unaccent("
+    "coalesce($1, '') || ' ' || coalesce($2, '') || ' ' || coalesce($3, '') || ' ' || coalesce($4, '')))"
 )
 
 
@@ -38,6 +38,7 @@ def upgrade() -> None:
         )
         .scalar_one()
     )
+    own_schema = op.get_bind().execute(sa.text("SELECT current_schema()")).scalar_one()
     # unaccent() is only STABLE; a generated column needs an IMMUTABLE function, and one that
     # names its dictionary and schema so that it means the same under any search_path.
     op.execute(
@@ -45,6 +46,15 @@ def upgrade() -> None:
         CREATE FUNCTION incidents_unaccent(text) RETURNS text
         LANGUAGE sql IMMUTABLE PARALLEL SAFE STRICT
         AS $$ SELECT {schema}.unaccent('{schema}.unaccent'::regdictionary, $1) $$
+        """
+    )
+    # What full-text search reads: an index expression, not a stored column, so that the text is
+    # not kept twice and the work of building it is done once, at index build time.
+    op.execute(
+        f"""
+        CREATE FUNCTION reports_search_document(text, text, text, text) RETURNS tsvector
+        LANGUAGE sql IMMUTABLE PARALLEL SAFE
+        AS $$ SELECT {SEARCH_DOCUMENT.format(schema=own_schema)} $$
         """
     )
     op.execute("CREATE SEQUENCE incident_numbers")
@@ -76,7 +86,6 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incidents")),
         sa.UniqueConstraint("number", name=op.f("uq_incidents_number")),
-        sa.UniqueConstraint("ref", name=op.f("uq_incidents_ref")),
     )
     op.create_table(
         "reports",
@@ -133,12 +142,6 @@ def upgrade() -> None:
         sa.Column("people_affected", sa.BigInteger(), nullable=True),
         sa.Column("deaths", sa.Integer(), nullable=True),
         sa.Column("injuries", sa.Integer(), nullable=True),
-        sa.Column(
-            "search_vector",
-            postgresql.TSVECTOR(),
-            sa.Computed(TEXT_SEARCH, persisted=True),
-            nullable=True,
-        ),
         sa.CheckConstraint(
             "status IN ('draft', 'submitted', 'under_review', 'accepted', 'rejected', 'withdrawn')",
             name=op.f("ck_reports_status_known"),
@@ -169,10 +172,15 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_reports")),
         sa.UniqueConstraint("number", name=op.f("uq_reports_number")),
-        sa.UniqueConstraint("ref", name=op.f("uq_reports_ref")),
-        sa.UniqueConstraint(
-            "organization_id", "external_ref", name=op.f("uq_reports_organization_id_external_ref")
-        ),
+    )
+    op.create_index(op.f("ix_incidents_ref"), "incidents", ["ref"])
+    op.create_index(op.f("ix_reports_ref"), "reports", ["ref"])
+    op.create_index(
+        "uq_reports_organization_external_ref",
+        "reports",
+        ["organization_id", "external_ref"],
+        unique=True,
+        postgresql_where=sa.text("external_ref IS NOT NULL"),
     )
     op.create_index(op.f("ix_reports_incident_id"), "reports", ["incident_id"])
     op.create_index(
@@ -188,7 +196,10 @@ def upgrade() -> None:
         "ix_reports_jurisdictions", "reports", ["jurisdictions"], postgresql_using="gin"
     )
     op.create_index(
-        "ix_reports_search_vector", "reports", ["search_vector"], postgresql_using="gin"
+        "ix_reports_search",
+        "reports",
+        [sa.text("reports_search_document(title, summary, ai_system_name, developer)")],
+        postgresql_using="gin",
     )
     op.create_index(
         "ix_reports_title_trigram",
@@ -243,4 +254,5 @@ def downgrade() -> None:
     op.drop_table("incidents")
     op.execute("DROP SEQUENCE report_numbers")
     op.execute("DROP SEQUENCE incident_numbers")
+    op.execute("DROP FUNCTION reports_search_document(text, text, text, text)")
     op.execute("DROP FUNCTION incidents_unaccent(text)")

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from sqlalchemy import func, select
+
 from incidents.audit.service import Actor
 from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.members import schemas, service
+from incidents.members.models import organizations
 from incidents.migrate import upgrade
 from incidents.paths import taxonomy_dir
+from incidents.reports.models import reports
 from incidents.taxonomy import service as taxonomy_service
 from incidents.taxonomy.files import read_directory
 from incidents.taxonomy.geography import known_country_codes
+from incidents.taxonomy.service import TaxonomyRegistry
 
 SYSTEM_ACTOR = Actor(label="system:bootstrap")
 FIRST_SECRETARIAT = "Secretariat"
@@ -52,6 +57,50 @@ async def ensure_secretariat(database: Database, settings: Settings) -> str | No
     return f"New database: secretariat API key (shown once, store it now): {issued.key}"
 
 
+DEMO_REPORTS = 3_000
+DEMO_KEY_LABEL = "demo"
+
+
+async def prepare_demo(database: Database) -> list[str]:
+    """A small generated registry (once), and fresh demo keys for three roles at every start."""
+    from incidents.synthetic.generate import generate
+
+    registry = TaxonomyRegistry()
+    async with database.transaction() as connection:
+        await registry.refresh(connection, force=True)
+        empty = (await connection.execute(select(reports.c.id).limit(1))).first() is None
+    messages = []
+    if empty:
+        summary = await generate(database, registry.current, reports_wanted=DEMO_REPORTS, seed=1)
+        messages.append(
+            f"Demo registry: {summary.reports:,} synthetic reports in {summary.incidents:,} incidents"
+        )
+    async with database.transaction() as connection:
+        busiest = (
+            await connection.execute(
+                select(organizations.c.id, organizations.c.name)
+                .join(reports, reports.c.organization_id == organizations.c.id)
+                .where(organizations.c.kind == "regulator")
+                .group_by(organizations.c.id, organizations.c.name)
+                .order_by(func.count().desc(), organizations.c.name)
+                .limit(1)
+            )
+        ).one()
+        chosen = [("regulator", busiest.id, busiest.name)]
+        for role, kind in (("researcher", "research"), ("secretariat", "secretariat")):
+            found = (await service.list_organizations(connection, kind=kind))[0]
+            chosen.append((role, found.id, found.name))
+        for role, organization_id, name in chosen:
+            for key in await service.list_keys(connection, organization_id):
+                if key.label == DEMO_KEY_LABEL and key.revoked_at is None:
+                    await service.revoke_key(connection, SYSTEM_ACTOR, key.id)
+            issued = await service.issue_key(
+                connection, SYSTEM_ACTOR, organization_id, DEMO_KEY_LABEL
+            )
+            messages.append(f"Demo {role} key ({name}): {issued.key}")
+    return messages
+
+
 async def prepare(settings: Settings, url: str, *, demo: bool = False) -> list[str]:
     """Bring the database to a usable state; return the lines to print for the operator."""
     database = Database(create_engine(url, pool_size=2))
@@ -61,6 +110,8 @@ async def prepare(settings: Settings, url: str, *, demo: bool = False) -> list[s
             await load_shipped_taxonomy(database, settings),
             await ensure_secretariat(database, settings),
         ]
+        if demo:
+            messages.extend(await prepare_demo(database))
     finally:
         await database.dispose()
     return [message for message in messages if message]

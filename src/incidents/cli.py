@@ -504,3 +504,71 @@ def taxonomy_geography(write_to: str | None) -> None:
     else:
         (Path(write_to) / FILE_NAME).write_text(text, encoding="utf-8")
         click.echo(f"wrote {Path(write_to) / FILE_NAME}")
+
+
+# -- data in ---------------------------------------------------------------------------------
+
+
+def _progress(label: str) -> Callable[[int, int], None]:
+    def report(done: int, total: int) -> None:
+        width = 30
+        filled = int(width * done / max(total, 1))
+        click.echo(
+            f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done:,}/{total:,}",
+            nl=False,
+            err=True,
+        )
+        if done >= total:
+            click.echo("", err=True)
+
+    return report
+
+
+@main.command()
+@click.option(
+    "--reports",
+    "count",
+    type=click.IntRange(100, 10_000_000),
+    required=True,
+    help="How many reports to generate (100 to 10,000,000).",
+)
+@click.option(
+    "--seed", type=int, default=1, show_default=True, help="The same seed gives the same registry."
+)
+@click.option(
+    "--years",
+    type=click.IntRange(1, 30),
+    default=5,
+    show_default=True,
+    help="How far back the reports go from today.",
+)
+def generate(count: int, seed: int, years: int) -> None:
+    """Fill the registry with a realistic synthetic registry (deterministic from the seed)."""
+    settings = load_settings()
+    configure_logging(settings.log_level, settings.log_format)
+    from incidents.synthetic.generate import generate as run
+    from incidents.taxonomy.service import TaxonomyRegistry
+
+    async def work(database: Database) -> Any:
+        from incidents.bootstrap import load_shipped_taxonomy
+
+        settings = load_settings()
+        await load_shipped_taxonomy(database, settings)
+        registry = TaxonomyRegistry()
+        async with database.connect() as connection:
+            await registry.refresh(connection, force=True)
+        return await run(
+            database,
+            registry.current,
+            reports_wanted=count,
+            seed=seed,
+            years=years,
+            progress=_progress("generating"),
+        )
+
+    summary = run_with_database(load_settings(), work)
+    click.echo(
+        f"generated {summary.reports:,} reports in {summary.incidents:,} incidents from "
+        f"{summary.organizations} regulators in {summary.seconds:.1f} s"
+        f"{' (indexes rebuilt)' if summary.indexes_rebuilt else ''}"
+    )

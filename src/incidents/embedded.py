@@ -176,6 +176,11 @@ class EmbeddedCluster:
             "-c work_mem=16MB",
             "-c maintenance_work_mem=256MB",
             "-c max_wal_size=4GB",
+            # A private single-node cluster: no replicas to feed, so bulk loads into tables
+            # created or truncated in the same transaction skip the WAL.
+            "-c wal_level=minimal",
+            "-c max_wal_senders=0",
+            "-c max_parallel_maintenance_workers=2",
         ]
         if self.for_tests:
             # Test clusters are thrown away: durability buys nothing there.

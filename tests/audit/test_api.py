@@ -41,7 +41,7 @@ async def test_events_are_listed_filtered_and_paged(
     events = response.json()["items"]
     assert [event["action"] for event in events] == ["report.created"]
     assert events[0]["actor_organization_id"] == str(members.regulator.organization.id)
-    assert events[0]["after"]["content"]["title"] == report_payload()["title"]
+    assert events[0]["after"]["title"] == report_payload()["title"]
     first_page = await client.get(
         "/api/v1/audit", params={"limit": 2}, headers=members.secretariat.headers
     )

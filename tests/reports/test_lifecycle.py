@@ -221,7 +221,7 @@ async def test_every_write_is_audited_in_the_same_transaction(
         "report.accept",
     ]
     assert events[0].actor_key_id is not None
-    assert events[0].after["content"]["title"] == report["title"]
+    assert events[0].after["title"] == report["title"]
     assert events[1].before == {"revision": 1, "injuries": 0}
     assert {k: v for k, v in events[1].after.items() if k != "content_sha256"} == {
         "revision": 2,

@@ -373,7 +373,7 @@ async def write_batch(
                     "status": data.status,
                     "sharing": data.sharing,
                     "taxonomy_version": item.version,
-                    "content": content,
+                    "title": item.content.title,
                     "content_sha256": content_digest(content),
                 },
             )

@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, Table, func, literal, literal_column, or_,
 from sqlalchemy.dialects.postgresql import array
 
 from incidents.errors import FieldError, ValidationFailed
-from incidents.reports.models import incidents, reports
+from incidents.reports.models import incidents, reports, search_document
 from incidents.reports.schemas import Sharing, Status
 from incidents.taxonomy.service import TaxonomyRegistry
 
@@ -291,7 +291,7 @@ def text_match(query: str, table: Table = reports) -> ColumnElement[bool]:
     """PostgreSQL full-text search, or a title close to the words typed (trigram)."""
     columns = table.c
     return or_(
-        columns.search_vector.bool_op("@@")(
+        search_document(table).bool_op("@@")(
             func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query))
         ),
         literal(query).bool_op("<%")(columns.title),
@@ -301,7 +301,7 @@ def text_match(query: str, table: Table = reports) -> ColumnElement[bool]:
 def text_rank(query: str, table: Table = reports) -> Any:
     columns = table.c
     return func.ts_rank(
-        columns.search_vector,
+        search_document(table),
         func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query)),
     ) + func.word_similarity(query, columns.title)
 

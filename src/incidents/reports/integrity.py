@@ -18,6 +18,8 @@ from incidents.audit.service import ChainProblem, VerifyResult, verify
 from incidents.reports.models import report_revisions, reports
 
 _BATCH = 5_000
+# The events that record a report's first revision: filed over the API, or imported/generated.
+CREATING_ACTIONS = ("report.created", "report.imported")
 _canonical = msgspec.json.Encoder(order="sorted")
 
 
@@ -36,7 +38,7 @@ async def verify_revisions(
         audit_events.c.entity_id
         == cast(report_revisions.c.report_id, audit_events.c.entity_id.type),
         or_(
-            and_(audit_events.c.action == "report.created", report_revisions.c.revision == 1),
+            and_(audit_events.c.action.in_(CREATING_ACTIONS), report_revisions.c.revision == 1),
             and_(
                 audit_events.c.action == "report.updated",
                 recorded_revision == report_revisions.c.revision,

@@ -7,6 +7,8 @@ with their ancestors, so a filter on a domain matches its subdomains with one ar
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -24,11 +26,11 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    UniqueConstraint,
     Uuid,
     func,
+    text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from incidents.db import metadata
 
@@ -38,7 +40,8 @@ SHARING_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED")
 
 def _reference(prefix: str) -> str:
     """Readable references (INC-2026-000042) follow from the year and the never-reused number."""
-    return f"'{prefix}-' || year::text || '-' || lpad(number::text, 6, '0')"
+    digits = "lpad(number::text, greatest(6, length(number::text)), '0')"  # lpad alone truncates
+    return f"'{prefix}-' || year::text || '-' || {digits}"
 
 
 incident_numbers = Sequence("incident_numbers", metadata=metadata)
@@ -58,7 +61,7 @@ incidents = Table(
     ),
     Column("year", SmallInteger, nullable=False),
     Column(
-        "ref", String(24), Computed(_reference("INC"), persisted=True), nullable=False, unique=True
+        "ref", String(24), Computed(_reference("INC"), persisted=True), nullable=False, index=True
     ),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("merged_into", Uuid, ForeignKey("incidents.id")),
@@ -66,11 +69,6 @@ incidents = Table(
     CheckConstraint("merged_into IS NULL OR merged_into <> id", name="not_merged_into_itself"),
 )
 
-_TEXT_SEARCH = (
-    "to_tsvector('simple'::regconfig, incidents_unaccent("
-    "coalesce(title, '') || ' ' || coalesce(summary, '') || ' ' || coalesce(ai_system_name, '')"
-    " || ' ' || coalesce(developer, '')))"
-)
 
 reports = Table(
     "reports",
@@ -86,7 +84,7 @@ reports = Table(
     ),
     Column("year", SmallInteger, nullable=False),
     Column(
-        "ref", String(24), Computed(_reference("RPT"), persisted=True), nullable=False, unique=True
+        "ref", String(24), Computed(_reference("RPT"), persisted=True), nullable=False, index=True
     ),
     Column("incident_id", Uuid, ForeignKey("incidents.id"), nullable=False),
     Column("organization_id", Uuid, ForeignKey("organizations.id"), nullable=False),
@@ -131,7 +129,6 @@ reports = Table(
     Column("people_affected", BigInteger),
     Column("deaths", Integer),
     Column("injuries", Integer),
-    Column("search_vector", TSVECTOR, Computed(_TEXT_SEARCH, persisted=True)),
     CheckConstraint(
         "status IN ('draft', 'submitted', 'under_review', 'accepted', 'rejected', 'withdrawn')",
         name="status_known",
@@ -141,7 +138,14 @@ reports = Table(
     ),
     CheckConstraint("event_type IN ('incident', 'hazard')", name="event_type_known"),
     CheckConstraint("occurred_precision IN ('day', 'month', 'year')", name="precision_known"),
-    UniqueConstraint("organization_id", "external_ref"),
+    # A reference is unique because its number is; the index on it only serves look-ups.
+    Index(
+        "uq_reports_organization_external_ref",
+        "organization_id",
+        "external_ref",
+        unique=True,
+        postgresql_where=text("external_ref IS NOT NULL"),
+    ),
     Index(None, "incident_id"),
     Index(None, "organization_id", "number"),
     Index(None, "status", "sharing", "number"),
@@ -149,7 +153,6 @@ reports = Table(
     Index("ix_reports_submitted_at", "submitted_at"),
     Index("ix_reports_harm_domains", "harm_domains", postgresql_using="gin"),
     Index("ix_reports_jurisdictions", "jurisdictions", postgresql_using="gin"),
-    Index("ix_reports_search_vector", "search_vector", postgresql_using="gin"),
     Index(
         "ix_reports_title_trigram",
         "title",
@@ -166,6 +169,17 @@ reports = Table(
     ),
 )
 Index("ix_reports_system", func.lower(reports.c.ai_system_name))
+
+
+def search_document(table: Table = reports) -> Any:
+    """The full-text document of a report (an indexed expression, see migration 0003)."""
+    columns = table.c
+    return func.reports_search_document(
+        columns.title, columns.summary, columns.ai_system_name, columns.developer
+    )
+
+
+Index("ix_reports_search", search_document(), postgresql_using="gin")
 
 report_revisions = Table(
     "report_revisions",

@@ -232,7 +232,7 @@ async def create_report(
                     "status": data.status,
                     "sharing": data.sharing,
                     "taxonomy_version": version.version,
-                    "content": msgspec.to_builtins(content),
+                    "title": content.title,
                     "content_sha256": content_digest(msgspec.to_builtins(content)),
                 },
             )

@@ -1,0 +1,560 @@
+"""A synthetic registry of any size that behaves like the real thing, deterministic from a seed.
+
+Skewed reporting (a few jurisdictions file most reports, some none), several regulators in the
+busiest countries, harm domains whose share drifts so that some genuinely emerge in the latest
+quarters, cross-border incidents reported by two to five jurisdictions in different wordings and
+languages, every sharing level and lifecycle state, severities skewed low with rare disasters,
+and realistic delays between occurrence, detection and submission.
+
+Rows are written with binary COPY in one transaction, with their incidents, revisions and
+hash-chained audit events; content is built as the API's own ReportContent and passes the same
+checks. On an empty registry the secondary indexes are dropped for the load and rebuilt after.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import math
+import random
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import msgspec
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.audit.service import Actor, EventDraft, chain_rows, lock_head, store_head
+from incidents.db import Database, copy_rows
+from incidents.ids import reference
+from incidents.members import schemas as member_schemas
+from incidents.members import service as members
+from incidents.reports.batch import REPORT_COLUMNS, REVISION_COLUMNS
+from incidents.reports.models import reports
+from incidents.synthetic.world import Regulator, World, label, plan, seeded_uuid, vocabulary
+from incidents.taxonomy.service import Taxonomy
+
+logger = logging.getLogger("incidents.synthetic")
+
+CHUNK = 20_000
+GENERATED_COLUMNS = [*REPORT_COLUMNS, "reviewed_at", "status_reason"]
+AUDIT_COLUMNS = [
+    "seq",
+    "id",
+    "occurred_at",
+    "actor_org_id",
+    "actor_key_id",
+    "actor_label",
+    "action",
+    "entity_type",
+    "entity_id",
+    "before",
+    "after",
+    "content_hash",
+    "prev_hash",
+    "hash",
+]
+LOAD_TABLES = ("incidents", "reports", "report_revisions", "audit_events")
+Progress = Callable[[int, int], None]
+
+
+@dataclass
+class Rows:
+    incidents: list[tuple[Any, ...]] = field(default_factory=list)
+    reports: list[tuple[Any, ...]] = field(default_factory=list)
+    revisions: list[tuple[Any, ...]] = field(default_factory=list)
+    events: list[EventDraft] = field(default_factory=list)
+
+
+class Generator:
+    """Writes incidents one at a time, with their reports, into rows to copy.
+
+    Hot: a million reports must be built in seconds, so each report's content is assembled as
+    the plain JSON value the API would store (``msgspec.to_builtins(ReportContent)``), encoded
+    once in canonical form (that text is both the stored revision and its hash), and its derived
+    columns are computed directly. The tests check both against ReportContent, ``check`` and
+    ``derive`` on generated data.
+    """
+
+    def __init__(self, world: World, rng: random.Random, now: datetime, actor_label: str) -> None:
+        self.world = world
+        self.rng = rng
+        self.now = now
+        self.today = now.date()
+        self.actor_label = actor_label
+        self.incident_numbers: Iterator[int] = iter(())
+        self.report_numbers: Iterator[int] = iter(())
+        taxonomy = world.taxonomy
+        self.harm_ancestors = _ancestors(taxonomy, "harm_domain")
+        self.group_ancestors = _ancestors(taxonomy, "affected_group")
+        harm_dimension = taxonomy.dimensions["harm_domain"]
+        self.root = {code: harm_dimension.root_of(code) for code in harm_dimension.codes}
+        self.ordinal = {
+            code: taxonomy.dimensions["severity"].ordinal(code) for code in world.severities
+        }
+        self.rank = {code: rank for rank, code in enumerate(world.severities)}
+        self.kind_label = {
+            code: label(taxonomy, "ai_system_type", code)
+            for code in taxonomy.dimensions["ai_system_type"].codes
+        }
+        self.sector_label = {
+            code: label(taxonomy, "sector", code) for code in taxonomy.dimensions["sector"].codes
+        }
+        self.country_name = {code: country.name for code, country in taxonomy.countries.items()}
+        self.language_of = {
+            code: world.languages.get(country.region or "Europe", world.languages["Europe"])
+            for code, country in taxonomy.countries.items()
+        }
+        self.span = (world.end - world.start).days
+
+    def incident(self, rows: Rows, budget: int) -> int:
+        world, rng = self.world, self.rng
+        random_ = rng.random
+        position = math.log1p(random_() * (math.e**1.2 - 1)) / 1.2  # more reports every year
+        occurred = world.start + timedelta(days=min(self.span, int(position * self.span)))
+        quarter = min(world.quarters - 1, int(position * world.quarters))
+        origin = world.countries.pick(rng)
+        countries = [origin]
+        if random_() < 0.15 and len(world.regulators) > 1:
+            for _ in range(1 + int(random_() ** 2 * 4)):
+                other = world.countries.pick(rng)
+                if other not in countries:
+                    countries.append(other)
+        filers = [_one(rng, world.regulators[country]) for country in countries]
+        local = world.regulators[origin]
+        if len(countries) == 1 and len(local) > 1 and random_() < 0.08:
+            filers.append(local[(local.index(filers[0]) + 1) % len(local)])
+        del filers[budget:]
+        domains = world.domains_by_quarter[quarter]
+        subdomains = [domains.pick(rng)]
+        if random_() < 0.15:
+            second = domains.pick(rng)
+            if second != subdomains[0]:
+                subdomains.append(second)
+        groups = world.groups
+        harms = []
+        affected_groups: set[str] = set()
+        harm_domains: set[str] = set()
+        harm_types = set()
+        for code in subdomains:
+            chosen = [
+                groups[int(random_() * len(groups))]
+                for _ in range((0, 1, 1, 2)[int(random_() * 4)])
+            ]
+            chosen = sorted(set(chosen))
+            harm_type = _one(rng, world.harm_types[self.root[code]])
+            harms.append({"domain": code, "harm_type": harm_type, "affected_groups": chosen})
+            harm_domains.update(self.harm_ancestors[code])
+            harm_types.add(harm_type)
+            for group in chosen:
+                affected_groups.update(self.group_ancestors[group])
+        severity = world.severity_pick.pick(rng)
+        rank = self.rank[severity]
+        hazard = rank < world.words.hazard_ranks
+        serious = rank >= len(world.severities) - 2
+        system = world.systems.pick(rng)
+        sector = world.sectors.pick(rng)
+        people = int(rng.lognormvariate(3.7, 2.0)) + 1
+        deaths = (
+            0 if hazard or not serious or random_() < 0.7 else int(rng.lognormvariate(0.5, 1.2)) + 1
+        )
+        injuries = 0 if hazard or random_() < 0.8 else int(rng.lognormvariate(1, 1.3)) + 1
+        eu = [_one(rng, world.eu_categories)] if serious and not hazard else []
+        occurred_text = occurred.isoformat()
+        precision = "day"
+        if random_() < 0.1:
+            occurred_text, precision = occurred_text[:7], "month"
+        period_start = occurred if precision == "day" else occurred.replace(day=1)
+        causal = [
+            world.causal[name].pick(rng)
+            for name in ("causal_entity", "causal_intent", "causal_timing")
+        ]
+        incident_id = seeded_uuid(rng, datetime.combine(occurred, time(12), UTC))
+        incident_number = next(self.incident_numbers)
+        incident_ref = reference("INC", occurred.year, incident_number)
+        ai_system = {
+            "name": system.name,
+            "developer": system.developer,
+            "deployer": system.deployer,
+            "system_type": system.system_type,
+            "tasks": system.tasks,
+            "lifecycle_stage": system.lifecycle_stage,
+            "autonomy_level": system.autonomy_level,
+        }
+        affected = sorted(countries)
+        words = world.words
+        root = self.root[subdomains[0]]
+        nouns = words.harm_nouns.get(root, ["harm"])
+        verbs = words.harm_verbs.get(root, ["harmed"])
+        fill = {
+            "system": system.name,
+            "developer": system.developer,
+            "deployer": system.deployer,
+            "kind": self.kind_label[system.system_type],
+            "noun": _one(rng, nouns),
+            "verb": _one(rng, verbs),
+            "group": _one(rng, words.words["groups"]),
+            "place": self.country_name[origin],
+            "sector": self.sector_label[sector],
+            "people": people,
+        }
+        variant = int(random_() * 1000)
+        created: datetime | None = None
+        shared = {
+            "event_type": "hazard" if hazard else "incident",
+            "severity": severity,
+            "severity_ordinal": self.ordinal[severity],
+            "eu_categories": eu,
+            "harm_domains": sorted(harm_domains),
+            "harm_types": sorted(harm_types),
+            "affected_groups": sorted(affected_groups),
+            "sectors": [sector],
+        }
+        for index, filer in enumerate(filers):
+            language = self.language_of[filer.jurisdiction].pick(rng)
+            templates = words.templates.get(language) or words.templates["en"]
+            title = templates[(variant + index) % len(templates)].format(**fill)[:300]
+            summary = (words.summaries.get(language) or words.summaries["en"]).format(**fill)
+            detected = min(
+                occurred + timedelta(days=min(365, int(rng.lognormvariate(1.1, 1.2)))), self.today
+            )
+            detected = max(detected, period_start)
+            delay = min(400, int(rng.lognormvariate(1.8 + 0.4 * index, 1.0)))
+            submitted = min(
+                datetime.combine(
+                    detected + timedelta(days=delay),
+                    time(7 + int(random_() * 12), int(random_() * 60)),
+                    UTC,
+                ),
+                self.now - timedelta(minutes=5 + int(random_() * 600)),
+            )
+            status = world.statuses.pick(rng)
+            reviewed = None
+            if status == "accepted" or status == "rejected":
+                reviewed = min(submitted + timedelta(days=1 + int(random_() * 19)), self.now)
+            sharing = world.sharing.pick(rng)
+            content = {
+                "title": title,
+                "summary": summary,
+                "language": language,
+                "event_type": shared["event_type"],
+                "severity": severity,
+                "eu_serious_incident": eu,
+                "harms": harms,
+                "causal_entity": causal[0],
+                "causal_intent": causal[1],
+                "causal_timing": causal[2],
+                "ai_system": ai_system,
+                "sectors": [sector],
+                "affected_jurisdictions": affected,
+                "occurred_on": occurred_text,
+                "detected_on": detected.isoformat(),
+                "people_affected": people,
+                "deaths": deaths,
+                "injuries": injuries,
+                "sources": [
+                    {
+                        "url": f"https://news.example.org/{incident_number}/{index}",
+                        "reference": None,
+                        "title": None,
+                    }
+                ],
+                "actions_taken": None,
+            }
+            canonical = _canonical.encode(content)
+            report_id = seeded_uuid(rng, submitted)
+            number = next(self.report_numbers)
+            jurisdictions = sorted({*affected, filer.jurisdiction})
+            rows.reports.append(
+                (
+                    report_id,
+                    number,
+                    submitted.year,
+                    incident_id,
+                    filer.id,
+                    status,
+                    sharing,
+                    1,
+                    world.taxonomy.version,
+                    None,
+                    submitted,
+                    reviewed or submitted,
+                    None if status == "draft" else submitted,
+                    title,
+                    summary,
+                    language,
+                    shared["event_type"],
+                    severity,
+                    shared["severity_ordinal"],
+                    eu,
+                    shared["harm_domains"],
+                    shared["harm_types"],
+                    shared["affected_groups"],
+                    shared["sectors"],
+                    causal[0],
+                    causal[1],
+                    causal[2],
+                    system.system_type,
+                    system.tasks,
+                    system.lifecycle_stage,
+                    system.autonomy_level,
+                    system.name,
+                    system.developer,
+                    system.deployer,
+                    filer.jurisdiction,
+                    affected,
+                    jurisdictions,
+                    period_start,
+                    precision,
+                    detected,
+                    people,
+                    deaths,
+                    injuries,
+                    reviewed,
+                    "Insufficient evidence that an AI system was involved"
+                    if status == "rejected"
+                    else None,
+                )
+            )
+            rows.revisions.append(
+                (
+                    report_id,
+                    1,
+                    canonical.decode(),
+                    sharing,
+                    world.taxonomy.version,
+                    submitted,
+                    filer.id,
+                    None,
+                    f"{filer.name} ({self.actor_label})",
+                )
+            )
+            rows.events.append(
+                EventDraft(
+                    "report.imported",
+                    "report",
+                    str(report_id),
+                    None,
+                    {
+                        "ref": reference("RPT", submitted.year, number),
+                        "incident": incident_ref,
+                        "status": status,
+                        "sharing": sharing,
+                        "taxonomy_version": world.taxonomy.version,
+                        "title": title,
+                        "content_sha256": hashlib.sha256(canonical).hexdigest(),
+                    },
+                )
+            )
+            created = submitted if created is None or submitted < created else created
+        rows.incidents.append((incident_id, incident_number, occurred.year, created))
+        return len(filers)
+
+
+_canonical = msgspec.json.Encoder(order="sorted")
+
+
+def _one(rng: random.Random, items: Sequence[Any]) -> Any:
+    return items[int(rng.random() * len(items))]
+
+
+def _ancestors(taxonomy: Taxonomy, dimension: str) -> dict[str, list[str]]:
+    codes = taxonomy.dimensions[dimension].codes
+    found = {}
+    for code in codes:
+        chain = [code]
+        parent = codes[code].parent
+        while parent is not None:
+            chain.append(parent)
+            parent = codes[parent].parent
+        found[code] = chain
+    return found
+
+
+async def _reserve(connection: AsyncConnection, sequence: str, count: int) -> Iterator[int]:
+    """A block of ``count`` numbers from a sequence, in one statement."""
+    last = (
+        await connection.execute(
+            text(f"SELECT setval('{sequence}', nextval('{sequence}') + :extra)"),
+            {"extra": count - 1},
+        )
+    ).scalar_one()
+    return iter(range(int(last) - count + 1, int(last) + 1))
+
+
+async def ensure_members(
+    connection: AsyncConnection, taxonomy: Taxonomy, rng: random.Random, actor: Actor
+) -> dict[str, list[Regulator]]:
+    """Regulators for the countries that report (several in the busiest), and research members."""
+    words = vocabulary()
+    countries = sorted(taxonomy.countries)
+    reporting = [
+        code for code in countries if taxonomy.countries[code].region and rng.random() < 0.8
+    ]
+    rng.shuffle(reporting)
+    existing = {org.name: org for org in await members.list_organizations(connection)}
+    regulators: dict[str, list[Regulator]] = {}
+    for position, code in enumerate(reporting):
+        count = 3 if position < 5 else 2 if position < 12 else 1
+        for kind in words.words["regulator_kinds"][:count]:
+            name = f"{taxonomy.countries[code].name} {kind}"
+            organization = existing.get(name) or await members.create_organization(
+                connection,
+                actor,
+                member_schemas.OrganizationCreate(name=name, kind="regulator", jurisdiction=code),
+                taxonomy.countries,
+            )
+            regulators.setdefault(code, []).append(Regulator(organization.id, name, code))
+    for name in words.words["research_names"]:
+        if name not in existing:
+            await members.create_organization(
+                connection,
+                actor,
+                member_schemas.OrganizationCreate(name=name, kind="research"),
+                taxonomy.countries,
+            )
+    return regulators
+
+
+class Summary(msgspec.Struct):
+    reports: int
+    incidents: int
+    organizations: int
+    seconds: float
+    indexes_rebuilt: bool
+
+
+async def _secondary_indexes(connection: AsyncConnection) -> list[tuple[str, str]]:
+    """(name, definition) of the load tables' indexes that back no constraint."""
+    rows = await connection.execute(
+        text(
+            """
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.schemaname = current_schema() AND i.tablename = ANY(:tables)
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+            ORDER BY i.indexname
+            """
+        ),
+        {"tables": list(LOAD_TABLES)},
+    )
+    return [(row.indexname, row.indexdef) for row in rows]
+
+
+async def generate(
+    database: Database,
+    taxonomy: Taxonomy,
+    *,
+    reports_wanted: int,
+    seed: int = 1,
+    years: int = 5,
+    end: date | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    """Generate ``reports_wanted`` reports into the registry (one transaction)."""
+    started = asyncio.get_running_loop().time()
+    end = end or datetime.now(UTC).date()
+    # Everything happens before the start of the end day, so that the same seed and end date
+    # give the same registry whatever the time of day.
+    now = datetime.combine(end, time(0), UTC)
+    start = end - timedelta(days=round(365.25 * years))
+    rng = random.Random(seed)
+    actor = Actor(label=f"synthetic:seed={seed}")
+    async with database.transaction() as connection:
+        await connection.execute(text("SET LOCAL synchronous_commit = off"))
+        await connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
+        regulators = await ensure_members(connection, taxonomy, rng, actor)
+        empty = (await connection.execute(select(reports.c.id).limit(1))).first() is None
+        indexes = await _secondary_indexes(connection) if empty else []
+        for name, _ in indexes:
+            await connection.execute(text(f'DROP INDEX "{name}"'))
+        if empty:
+            # Empty already; truncating gives the tables new files in this transaction, which
+            # lets PostgreSQL (wal_level=minimal, as the embedded cluster runs) skip the WAL.
+            await connection.execute(text("TRUNCATE report_revisions, reports, incidents"))
+        world = plan(taxonomy, rng, regulators, start, end)
+        generator = Generator(world, rng, now, actor.label)
+        generator.incident_numbers = await _reserve(connection, "incident_numbers", reports_wanted)
+        generator.report_numbers = await _reserve(connection, "report_numbers", reports_wanted)
+        head = await lock_head(connection)
+        done = incidents = 0
+
+        def make_chunk(
+            target: int, head: tuple[int, bytes]
+        ) -> tuple[Rows, list[dict[str, Any]], int]:
+            rows = Rows()
+            made = 0
+            while made < target:
+                made += generator.incident(rows, target - made)
+            return rows, chain_rows(actor, rows.events, *head), made
+
+        # Build the next chunk in a thread while the previous one is copied: PostgreSQL's share of
+        # the work then runs on the other core.
+        pending: asyncio.Task[None] | None = None
+        while done < reports_wanted:
+            rows, events, made = await asyncio.to_thread(
+                make_chunk, min(CHUNK, reports_wanted - done), head
+            )
+            head = (events[-1]["seq"], events[-1]["hash"])
+            if pending is not None:
+                await pending
+            pending = asyncio.create_task(_write(connection, rows, events))
+            done += made
+            incidents += len(rows.incidents)
+            if progress:
+                progress(done, reports_wanted)
+        if pending is not None:
+            await pending
+        await store_head(connection, *head)
+        loaded = asyncio.get_running_loop().time()
+        for name, definition in indexes:
+            began = asyncio.get_running_loop().time()
+            await connection.execute(text(definition))
+            logger.debug(
+                "index %s rebuilt in %.1f s", name, asyncio.get_running_loop().time() - began
+            )
+        indexed = asyncio.get_running_loop().time()
+        for table in LOAD_TABLES:
+            await connection.execute(text(f"ANALYZE {table}"))
+        logger.info(
+            "rows written in %.1f s, indexes rebuilt in %.1f s, analysed in %.1f s",
+            loaded - started,
+            indexed - loaded,
+            asyncio.get_running_loop().time() - indexed,
+        )
+        organizations = sum(len(found) for found in regulators.values())
+    return Summary(
+        reports=done,
+        incidents=incidents,
+        organizations=organizations,
+        seconds=round(asyncio.get_running_loop().time() - started, 2),
+        indexes_rebuilt=bool(indexes),
+    )
+
+
+async def _write(connection: AsyncConnection, rows: Rows, events: list[dict[str, Any]]) -> None:
+    clock = asyncio.get_running_loop().time
+    t0 = clock()
+    await copy_rows(connection, "incidents", ["id", "number", "year", "created_at"], rows.incidents)
+    t1 = clock()
+    await copy_rows(connection, "reports", GENERATED_COLUMNS, rows.reports)
+    t2 = clock()
+    await copy_rows(connection, "report_revisions", REVISION_COLUMNS, rows.revisions)
+    t3 = clock()
+    logger.debug("copy incidents %.2f reports %.2f revisions %.2f", t1 - t0, t2 - t1, t3 - t2)
+    await copy_rows(
+        connection,
+        "audit_events",
+        AUDIT_COLUMNS,
+        [
+            tuple(
+                msgspec.json.encode(event[column]).decode()
+                if column in ("before", "after") and event[column] is not None
+                else event[column]
+                for column in AUDIT_COLUMNS
+            )
+            for event in events
+        ],
+    )
