@@ -73,7 +73,7 @@ async def prepare_demo(database: Database) -> list[str]:
     if empty:
         summary = await generate(database, registry.current, reports_wanted=DEMO_REPORTS, seed=1)
         messages.append(
-            f"Demo registry: {summary.reports:,} synthetic reports in {summary.incidents:,} incidents"
+            f"Demo registry: {summary.reports:,} synthetic reports, {summary.incidents:,} incidents"
         )
     async with database.transaction() as connection:
         busiest = (
