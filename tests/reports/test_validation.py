@@ -96,7 +96,8 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
     ),
     ("blank title", {"title": "   "}, "title", "blank"),
     ("title too long", {"title": "x" * 301}, "title", "length <= 300"),
-    ("no harms", {"harms": []}, "harms", "at least 1 item"),
+    ("no harms", {"harms": []}, "harms", "at least one harm"),
+    ("harm without a type", {"harms": [{"domain": "1.1"}]}, "harms[0].harm_type", "required"),
     (
         "too many harms",
         {"harms": [{"domain": "1", "harm_type": "other"}] * 21},

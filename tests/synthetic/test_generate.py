@@ -53,7 +53,7 @@ async def generated(server_url: str, template_url: str) -> AsyncIterator[Generat
                     .order_by(reports.c.number)
                 )
             ).all()
-        yield Generated(rows=rows, taxonomy=taxonomy, database=database)
+        yield Generated(rows=list(rows), taxonomy=taxonomy, database=database)
         await database.dispose()
 
 

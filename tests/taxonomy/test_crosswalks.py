@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import csv
-from pathlib import Path
 
 import pytest
 
 from incidents.paths import taxonomy_dir
 from incidents.taxonomy.files import read_directory
 from incidents.taxonomy.service import Taxonomy
-
-SNAPSHOT = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "aiid-snapshot"
+from tests.datasets import aiid_snapshot
 
 
 @pytest.fixture(scope="module")
@@ -20,9 +18,7 @@ def taxonomy() -> Taxonomy:
 
 
 def _column(file: str, column: str) -> set[str]:
-    path = SNAPSHOT / file
-    if not path.exists():
-        pytest.skip(f"the AIID snapshot is not at {SNAPSHOT}")
+    path = aiid_snapshot() / file
     with path.open(encoding="utf-8", newline="") as handle:
         return {row[column].strip() for row in csv.DictReader(handle) if row[column].strip()}
 

@@ -17,8 +17,6 @@ import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.service import EventDraft, append
-from incidents.db import copy_rows
 from incidents.errors import (
     FieldError,
     Forbidden,
@@ -26,13 +24,12 @@ from incidents.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
-from incidents.ids import new_id, reference
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
 from incidents.reports import schemas
 from incidents.reports.access import visible
+from incidents.reports.bulk import Filer, NewReport, write_reports
 from incidents.reports.content import check, derive
-from incidents.reports.integrity import content_digest
 from incidents.reports.models import incidents, reports
 from incidents.reports.queries import survivor_of
 from incidents.reports.service import FILERS, content_of
@@ -41,63 +38,6 @@ from incidents.validation import collect_errors
 
 MAX_ERRORS = 1_000
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
-
-REPORT_COLUMNS = [
-    "id",
-    "number",
-    "year",
-    "incident_id",
-    "organization_id",
-    "status",
-    "sharing",
-    "revision",
-    "taxonomy_version",
-    "external_ref",
-    "created_at",
-    "updated_at",
-    "submitted_at",
-    "title",
-    "summary",
-    "language",
-    "event_type",
-    "severity",
-    "severity_ordinal",
-    "eu_categories",
-    "harm_domains",
-    "harm_types",
-    "affected_groups",
-    "sectors",
-    "causal_entity",
-    "causal_intent",
-    "causal_timing",
-    "system_type",
-    "ai_tasks",
-    "lifecycle_stage",
-    "autonomy_level",
-    "ai_system_name",
-    "developer",
-    "deployer",
-    "reporting_jurisdiction",
-    "affected_jurisdictions",
-    "jurisdictions",
-    "occurred_on",
-    "occurred_precision",
-    "detected_on",
-    "people_affected",
-    "deaths",
-    "injuries",
-]
-REVISION_COLUMNS = [
-    "report_id",
-    "revision",
-    "content",
-    "sharing",
-    "taxonomy_version",
-    "created_at",
-    "actor_org_id",
-    "actor_key_id",
-    "actor_label",
-]
 
 
 class Body:
@@ -297,100 +237,31 @@ def _uuid(value: str) -> uuid.UUID | None:
         return None
 
 
-async def _numbers(connection: AsyncConnection, sequence: str, count: int) -> list[int]:
-    if count == 0:
-        return []
-    rows = await connection.exec_driver_sql(
-        f"SELECT nextval('{sequence}') FROM generate_series(1, {int(count)})"
-    )
-    return [int(row[0]) for row in rows]
-
-
 async def write_batch(
     connection: AsyncConnection, principal: Principal, checked: Checked
 ) -> schemas.BatchCreated:
     """Write checked reports with binary COPY, with their incidents, revisions and audit events."""
-    valid, linked = checked.valid, checked.incidents
-    now = datetime.now(UTC)
-    actor = actor_for(principal)
-    new_incidents = [item for item in valid if not item.data.incident]
-    incident_numbers = await _numbers(connection, "incident_numbers", len(new_incidents))
-    report_numbers = await _numbers(connection, "report_numbers", len(valid))
-    incident_rows = []
-    report_rows = []
-    revision_rows = []
-    drafts = []
-    numbers = iter(incident_numbers)
-    for item, number in zip(valid, report_numbers, strict=True):
-        data = item.data
-        if data.incident:
-            incident_id, incident_ref = linked[data.incident]
-        else:
-            incident_id, incident_number = new_id(), next(numbers)
-            incident_ref = reference("INC", now.year, incident_number)
-            incident_rows.append((incident_id, incident_number, now.year))
-        report_id = new_id()
-        row = {
-            "id": report_id,
-            "number": number,
-            "year": now.year,
-            "incident_id": incident_id,
-            "organization_id": principal.organization_id,
-            "status": data.status,
-            "sharing": data.sharing,
-            "revision": 1,
-            "taxonomy_version": item.version,
-            "external_ref": data.external_ref,
-            "created_at": now,
-            "updated_at": now,
-            "submitted_at": now if data.status == "submitted" else None,
-            **item.derived,
-        }
-        report_rows.append(tuple(row[column] for column in REPORT_COLUMNS))
-        content = msgspec.to_builtins(item.content)
-        revision_rows.append(
-            (
-                report_id,
-                1,
-                msgspec.json.encode(content).decode(),
-                data.sharing,
-                item.version,
-                now,
-                actor.org_id,
-                actor.key_id,
-                actor.label,
-            )
+    items = [
+        NewReport(
+            content=item.content,
+            derived=item.derived,
+            version=item.version,
+            status=item.data.status,
+            sharing=item.data.sharing,
+            external_ref=item.data.external_ref,
+            incident=checked.incidents[item.data.incident] if item.data.incident else None,
         )
-        drafts.append(
-            EventDraft(
-                "report.created",
-                "report",
-                str(report_id),
-                None,
-                {
-                    "ref": reference("RPT", now.year, number),
-                    "incident": incident_ref,
-                    "status": data.status,
-                    "sharing": data.sharing,
-                    "taxonomy_version": item.version,
-                    "title": item.content.title,
-                    "content_sha256": content_digest(content),
-                },
-            )
-        )
-    await copy_rows(connection, "incidents", ["id", "number", "year"], incident_rows)
-    await copy_rows(connection, "reports", REPORT_COLUMNS, report_rows)
-    await copy_rows(connection, "report_revisions", REVISION_COLUMNS, revision_rows)
-    await append(connection, actor, drafts)
-    created = await connection.execute(
-        select(reports.c.id, reports.c.ref, incidents.c.ref.label("incident_ref"))
-        .join(incidents, incidents.c.id == reports.c.incident_id)
-        .where(reports.c.id.in_([row[0] for row in report_rows]))
-        .order_by(reports.c.number)
+        for item in checked.valid
+    ]
+    written = await write_reports(
+        connection,
+        Filer(principal.organization_id, principal.jurisdiction),
+        actor_for(principal),
+        items,
     )
     return schemas.BatchCreated(
-        created=len(report_rows),
+        created=len(written),
         reports=[
-            schemas.BatchItem(id=row.id, ref=row.ref, incident=row.incident_ref) for row in created
+            schemas.BatchItem(id=item.id, ref=item.ref, incident=item.incident) for item in written
         ],
     )

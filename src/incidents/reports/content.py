@@ -64,9 +64,17 @@ class _Checker:
             self.fail(field, "Must not be blank")
 
 
-def check(content: ReportContent, taxonomy: Taxonomy, today: date) -> list[FieldError]:
-    """Every rule a report's content must meet, as a list of field errors (empty when valid)."""
+def check(
+    content: ReportContent, taxonomy: Taxonomy, today: date, *, complete: bool = True
+) -> list[FieldError]:
+    """Every rule a report's content must meet, as a list of field errors (empty when valid).
+
+    ``complete=False`` is for records imported from outside sources, which may leave the harm
+    unclassified (no harm, or no harm type) rather than be dropped.
+    """
     checker = _Checker(taxonomy)
+    if complete and not content.harms:
+        checker.fail("harms", "At least one harm is required")
     checker.text("title", content.title)
     checker.text("summary", content.summary)
     checker.code("severity", "severity", content.severity)
@@ -83,6 +91,8 @@ def check(content: ReportContent, taxonomy: Taxonomy, today: date) -> list[Field
                 )
     for position, harm in enumerate(content.harms):
         checker.code(f"harms[{position}].domain", "harm_domain", harm.domain)
+        if harm.harm_type is None and complete:
+            checker.fail(f"harms[{position}].harm_type", "Required")
         checker.code(f"harms[{position}].harm_type", "harm_type", harm.harm_type)
         checker.codes(f"harms[{position}].affected_groups", "affected_group", harm.affected_groups)
     checker.code("causal_entity", "causal_entity", content.causal_entity)
@@ -155,7 +165,7 @@ def derive(
         "harm_domains": _with_ancestors(
             taxonomy.dimensions.get("harm_domain"), [harm.domain for harm in content.harms]
         ),
-        "harm_types": _unique([harm.harm_type for harm in content.harms]),
+        "harm_types": _unique([harm.harm_type for harm in content.harms if harm.harm_type]),
         "affected_groups": _with_ancestors(
             taxonomy.dimensions.get("affected_group"),
             [group for harm in content.harms for group in harm.affected_groups],

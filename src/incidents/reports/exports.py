@@ -75,7 +75,7 @@ REPORT_FIELDS: list[tuple[str, pa.DataType, Callable[[schemas.Report], Any]]] = 
     ("severity", pa.string(), lambda r: r.severity),
     ("eu_serious_incident", pa.list_(pa.string()), lambda r: r.eu_serious_incident),
     ("harm_domains", pa.list_(pa.string()), lambda r: [h.domain for h in r.harms]),
-    ("harm_types", pa.list_(pa.string()), lambda r: [h.harm_type for h in r.harms]),
+    ("harm_types", pa.list_(pa.string()), lambda r: [h.harm_type for h in r.harms if h.harm_type]),
     (
         "affected_groups",
         pa.list_(pa.string()),

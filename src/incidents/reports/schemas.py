@@ -44,7 +44,8 @@ MAX_BATCH = 5_000
 class Harm(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     domain: Code
     """A harm_domain code: an MIT domain or, better, a subdomain."""
-    harm_type: Code
+    harm_type: Code | None = None
+    """Required when filing; may be unknown in records imported from outside sources."""
     affected_groups: Annotated[list[Code], msgspec.Meta(max_length=30)] = []
 
 
@@ -74,7 +75,8 @@ class ReportContent(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     event_type: EventType
     severity: Code
     eu_serious_incident: Annotated[list[Code], msgspec.Meta(max_length=4)] = []
-    harms: Annotated[list[Harm], msgspec.Meta(min_length=1, max_length=MAX_HARMS)]
+    harms: Annotated[list[Harm], msgspec.Meta(max_length=MAX_HARMS)]
+    """At least one when filing; an imported record whose harm could not be classified has none."""
     causal_entity: Code | None = None
     causal_intent: Code | None = None
     causal_timing: Code | None = None

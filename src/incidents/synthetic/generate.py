@@ -32,7 +32,7 @@ from incidents.db import Database, copy_rows
 from incidents.ids import reference
 from incidents.members import schemas as member_schemas
 from incidents.members import service as members
-from incidents.reports.batch import REPORT_COLUMNS, REVISION_COLUMNS
+from incidents.reports.bulk import REPORT_COLUMNS, REVISION_COLUMNS
 from incidents.reports.models import reports
 from incidents.synthetic.world import Regulator, World, label, plan, seeded_uuid, vocabulary
 from incidents.taxonomy.service import Taxonomy
@@ -40,7 +40,12 @@ from incidents.taxonomy.service import Taxonomy
 logger = logging.getLogger("incidents.synthetic")
 
 CHUNK = 20_000
-GENERATED_COLUMNS = [*REPORT_COLUMNS, "reviewed_at", "status_reason"]
+# The order Generator.incident builds its report tuples in.
+GENERATED_COLUMNS = [
+    *(column for column in REPORT_COLUMNS if column != "reviewed_at"),
+    "reviewed_at",
+    "status_reason",
+]
 AUDIT_COLUMNS = [
     "seq",
     "id",
