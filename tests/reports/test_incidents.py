@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 
 from tests.factories import Members
@@ -177,3 +179,34 @@ async def test_similar_incidents_with_scores_and_reasons(
 
 async def test_unknown_incident_is_404(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/incidents/INC-1999-999999"), 404)
+
+
+async def test_references_keep_every_digit_past_a_million(
+    committed_database_url: str, tmp_path: Any
+) -> None:
+    from sqlalchemy import text
+
+    from incidents.app import create_app
+    from incidents.config import Settings
+    from incidents.db import Database, create_engine
+    from tests.conftest import serve_in_process
+    from tests.factories import make_members, report_payload
+
+    database = Database(create_engine(committed_database_url, pool_size=2))
+    async with database.transaction() as connection:
+        members = await make_members(connection)
+        await connection.execute(text("SELECT setval('report_numbers', 1234566)"))
+        await connection.execute(text("SELECT setval('incident_numbers', 999999)"))
+    async with serve_in_process(
+        create_app(Settings(data_dir=tmp_path), database=database)
+    ) as client:
+        created = await client.post(
+            "/api/v1/reports", json=report_payload(), headers=members.regulator.headers
+        )
+        report = created.json()["report"]
+        assert report["ref"].endswith("-1234567")
+        assert report["incident"]["ref"].endswith("-1000000")
+        assert (
+            await client.get(f"/api/v1/reports/{report['ref']}", headers=members.regulator.headers)
+        ).status_code == 200
+    await database.dispose()
