@@ -37,6 +37,7 @@ from incidents.members.service import Authenticator
 from incidents.reports.controllers import IncidentController, ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.trends.controllers import TrendController
 from incidents.validation import handle_validation_exception
 
 access_log = logging.getLogger("incidents.access")
@@ -146,6 +147,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             ReportController,
             IncidentController,
             AuditController,
+            TrendController,
         ],
         dependencies={
             "db": Provide(provide_db),

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, Table, func, literal, literal_column, or_, select
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy import ColumnElement, Table, Text, cast, func, literal, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
 from incidents.reports.models import incidents, reports, search_document
@@ -239,14 +239,14 @@ def compile_filters(
         column = columns[column_name]
         if codes:
             wanted = sorted(codes)
-            conditions.append(column.overlap(array(wanted)) if is_array else column.in_(wanted))
+            conditions.append(
+                column.overlap(text_array(wanted)) if is_array else column.in_(wanted)
+            )
     if filters.language:
         conditions.append(columns.language.in_(filters.language))
     countries = _countries(filters, taxonomy, errors)
     if countries is not None:
-        conditions.append(
-            columns.jurisdictions.overlap(array(sorted(countries)) if countries else array([""]))
-        )
+        conditions.append(columns.jurisdictions.overlap(text_array(sorted(countries) or [""])))
     if filters.reporting_jurisdiction:
         conditions.append(columns.reporting_jurisdiction.in_(filters.reporting_jurisdiction))
     if filters.cross_border is not None:
@@ -285,6 +285,11 @@ def compile_filters(
 
 
 SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
+
+
+def text_array(values: list[str]) -> ColumnElement[Any]:
+    """A text[] value: typed so that it compares with text[] columns, bound or inlined."""
+    return cast(values, ARRAY(Text))
 
 
 def text_match(query: str, table: Table = reports) -> ColumnElement[bool]:

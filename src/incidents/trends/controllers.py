@@ -1,0 +1,162 @@
+"""Trends over HTTP: JSON, CSV or Parquet; suppressed for everyone but the secretariat."""
+
+from __future__ import annotations
+
+import io
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+import msgspec
+import polars as pl
+from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency, Provide
+from litestar.params import QueryParameter
+
+from incidents.members.schemas import Principal
+from incidents.openapi import per_format, problems
+from incidents.reports.exports import MEDIA_TYPES, negotiate
+from incidents.reports.filters import Filters, provide_filters
+from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.trends import metrics
+from incidents.trends.service import Window, align, parse_by, reference_of, shift, trend, window
+
+NOTES = [
+    "Counts are incidents (an event reported by several jurisdictions counts once), from "
+    "accepted reports of every sharing level.",
+    "Counts reflect reporting capacity as much as harm: see coverage for which jurisdictions "
+    "reported at all.",
+    "For every audience but the secretariat, cells of 1 to k-1 incidents are suppressed, with "
+    "enough others that none can be recovered from totals or from a query with one filter fewer.",
+]
+
+
+class TrendResponse(msgspec.Struct, kw_only=True):
+    audience: str
+    period: str
+    by: list[str]
+    start: date = msgspec.field(name="from")
+    end: date = msgspec.field(name="to")
+    k: int
+    taxonomy_version: int
+    suppressed_cells: int
+    cells: list[dict[str, Any]]
+    totals: list[dict[str, Any]]
+    labels: dict[str, dict[str, str]]
+    notes: list[str]
+
+
+def _aligned(filters: Filters, span: Window) -> Filters:
+    """Date filters widened to whole periods, so that shifting them by a day reveals nobody."""
+    changes: dict[str, Any] = {}
+    for name in ("occurred_from", "submitted_from"):
+        value = getattr(filters, name)
+        if value:
+            changes[name] = align(value, span.period)
+    for name in ("occurred_to", "submitted_to"):
+        value = getattr(filters, name)
+        if value:
+            changes[name] = shift(align(value, span.period), span.period, 1) - timedelta(days=1)
+    return msgspec.structs.replace(filters, **changes)
+
+
+class TrendController(Controller):
+    path = "/api/v1"
+    tags = ("Trends",)
+
+    @get(
+        ["/trends", "/trends.csv", "/trends.parquet"],
+        operation_id=per_format("GetTrends"),
+        summary="Incidents per period and dimension, with change; small cells suppressed",
+        dependencies={"filters": Provide(provide_filters, sync_to_thread=False)},
+        responses=problems(400, 401, 406, 422),
+    )
+    async def get_trends(
+        self,
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal | None],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        filters: NamedDependency[Filters],
+        by: Annotated[
+            str | None,
+            QueryParameter(
+                required=False,
+                max_length=100,
+                description="Up to 2 of: " + ", ".join(metrics.DIMENSIONS),
+            ),
+        ] = None,
+        period: Annotated[metrics.Period, QueryParameter(required=False)] = "quarter",
+        start: Annotated[
+            date | None,
+            QueryParameter(
+                name="from", required=False, description="First period (widened to its start)"
+            ),
+        ] = None,
+        end: Annotated[
+            date | None,
+            QueryParameter(
+                name="to", required=False, description="Last period (default: the current one)"
+            ),
+        ] = None,
+    ) -> Response[Any]:
+        dimensions = parse_by(by)
+        span = window(period, start, end)
+        settings = request.app.state.settings
+        wanted = negotiate(request)
+        table = await trend(
+            settings.database_url,
+            principal,
+            _aligned(filters, span),
+            taxonomy,
+            by=dimensions,
+            span=span,
+            k=settings.suppression_k,
+        )
+        if wanted in {"csv", "parquet"}:
+            return _download(table.cells, wanted)
+        if wanted == "ndjson":
+            return Response(
+                content=b"".join(
+                    msgspec.json.encode(row) + b"\n" for row in table.cells.to_dicts()
+                ),
+                media_type=MEDIA_TYPES["ndjson"],
+            )
+        every = reference_of(taxonomy).labels
+        labels = {name: every[name] for name in dimensions if name in every}
+        return Response(
+            content=TrendResponse(
+                audience=table.audience,
+                period=period,
+                by=dimensions,
+                start=span.start,
+                end=span.end,
+                k=settings.suppression_k,
+                taxonomy_version=taxonomy.current.version,
+                suppressed_cells=table.suppressed,
+                cells=table.cells.to_dicts(),
+                totals=table.totals.to_dicts(),
+                labels=labels,
+                notes=NOTES,
+            )
+        )
+
+
+def reference_labels(
+    taxonomy: TaxonomyRegistry, dimensions: list[str]
+) -> dict[str, dict[str, str]]:
+    from incidents.trends.service import reference_of
+
+    labels = reference_of(taxonomy).labels
+    return {name: labels[name] for name in dimensions if name in labels}
+
+
+def _download(table: pl.DataFrame, wanted: str) -> Response[bytes]:
+    buffer = io.BytesIO()
+    if wanted == "csv":
+        table.write_csv(buffer)
+    else:
+        table.write_parquet(buffer)
+    return Response(
+        content=buffer.getvalue(),
+        media_type=MEDIA_TYPES[wanted],
+        headers={"Content-Disposition": f'attachment; filename="trends.{wanted}"'},
+    )

