@@ -115,7 +115,7 @@ def test_two_queries_differing_by_one_filter_reveal_no_small_count(
     rows, filters = registry
     narrow = table(_input(rows, filters), by, SPAN, K)
     for dropped in range(filters):
-        kept = [{**row, **{f"filter_{dropped}": True}} for row in rows]
+        kept = [{**row, f"filter_{dropped}": True} for row in rows]
         wider = table(_input(kept, filters), by, SPAN, K)
         keys = ["period", *by]
         for name in ("cells", "totals"):
