@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import time
@@ -37,7 +38,8 @@ from incidents.members.service import Authenticator
 from incidents.reports.controllers import IncidentController, ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends.controllers import TrendController
+from incidents.trends.controllers import BriefController, TrendController
+from incidents.trends.jobs import fail_interrupted
 from incidents.validation import handle_validation_exception
 
 access_log = logging.getLogger("incidents.access")
@@ -116,6 +118,8 @@ async def startup(app: Litestar) -> None:
             create_engine(settings.database_url, pool_size=settings.db_pool_size)
         )
     app.state.authenticator = Authenticator(app.state.database, settings.auth_cache_seconds)
+    with contextlib.suppress(DBAPIError):  # not migrated yet: /ready says so
+        await fail_interrupted(app.state.database)
     try:
         async with app.state.database.transaction() as connection:
             await app.state.taxonomy.refresh(connection, force=True)
@@ -148,6 +152,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             IncidentController,
             AuditController,
             TrendController,
+            BriefController,
         ],
         dependencies={
             "db": Provide(provide_db),

@@ -667,3 +667,72 @@ def import_ndjson(file: Path, organization: str | None, dry_run: bool) -> None:
         ),
         dry_run,
     )
+
+
+# -- briefs ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--period", required=True, help="2026-Q3, 2026-07 or 2026.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    metavar="FILTER=VALUE",
+    help="Narrow the brief with a registry filter, e.g. --scope region=Africa (repeatable).",
+)
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory for brief.html, brief.pdf, data.json and data.zip (CSV and Parquet).",
+)
+@click.option("--publish", is_flag=True, help="Publish it at once (make it public).")
+def brief(period: str, scopes: tuple[str, ...], out: Path, publish: bool) -> None:
+    """Make a risk brief for a period; it is also stored in the registry."""
+    from incidents.taxonomy.service import TaxonomyRegistry
+    from incidents.trends import jobs
+    from incidents.trends.briefs import BriefRequest
+
+    scope: dict[str, Any] = {}
+    for item in scopes:
+        name, separator, value = item.partition("=")
+        if not separator or not name or not value:
+            fail(f"--scope {item!r}: use FILTER=VALUE")
+        scope.setdefault(name.strip(), []).append(value.strip())
+    try:
+        request = msgspec.convert({"period": period, "scope": scope}, BriefRequest)
+    except msgspec.ValidationError as error:
+        fail(f"--period {period!r}: {str(error).split(' - at')[0]}")
+    settings = load_settings()
+
+    def step(message: str) -> None:
+        click.echo(f"... {message}", err=True)
+
+    async def work(database: Database) -> Any:
+        registry = TaxonomyRegistry()
+        async with database.connect() as connection:
+            await registry.refresh(connection, force=True)
+        async with database.transaction() as connection:
+            queued = await jobs.queue(connection, cli_actor(), request)
+        await jobs.run(database, database.url, registry, queued.id, settings.suppression_k, step)
+        async with database.transaction() as connection:
+            if publish:
+                await jobs.publish(connection, cli_actor(), queued.id)
+            files = {
+                f"{'brief' if variant in {'html', 'pdf'} else 'data'}.{variant}": (
+                    await jobs.content(connection, queued.id, variant, secretariat=True)
+                )
+                for variant in jobs.VARIANTS
+            }
+            return queued.id, files
+
+    brief_id, files = run_with_database(settings, work)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, content in files.items():
+        (out / name).write_bytes(content)
+    click.echo(
+        f"brief {brief_id}{' (published)' if publish else ''}: "
+        + ", ".join(str(out / n) for n in files)
+    )

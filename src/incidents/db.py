@@ -88,6 +88,11 @@ class Database:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
 
+    @property
+    def url(self) -> str:
+        """The server's libpq URL (for ADBC and tools), password included."""
+        return libpq_url(self.engine.url.render_as_string(hide_password=False))
+
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:
         async with self.engine.begin() as connection:

@@ -7,5 +7,13 @@ from incidents.db import metadata
 from incidents.members import models as members_models
 from incidents.reports import models as reports_models
 from incidents.taxonomy import models as taxonomy_models
+from incidents.trends import models as trends_models
 
-__all__ = ["audit_models", "members_models", "metadata", "reports_models", "taxonomy_models"]
+__all__ = [
+    "audit_models",
+    "members_models",
+    "metadata",
+    "reports_models",
+    "taxonomy_models",
+    "trends_models",
+]

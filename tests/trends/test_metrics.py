@@ -228,7 +228,7 @@ def test_emerging_risks_stay_quiet_on_noise() -> None:
     false_alarms = 0
     for seed in range(20):
         result = _emerging(_history(random.Random(seed), 9, RATES, planted=None), 9)
-        false_alarms += result["emerging"].sum()
+        false_alarms += int(result["emerging"].sum())
     assert false_alarms <= 1, (
         "at a 5% false discovery rate, 20 noise-only runs should flag almost nothing"
     )

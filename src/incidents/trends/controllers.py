@@ -3,21 +3,28 @@
 from __future__ import annotations
 
 import io
+import uuid
 from datetime import date, timedelta
 from typing import Annotated, Any
 
 import msgspec
 import polars as pl
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Request, Response, get, post
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
-from litestar.params import QueryParameter
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.errors import NotFound
+from incidents.members.guards import require_secretariat
 from incidents.members.schemas import Principal
+from incidents.members.service import actor_for
 from incidents.openapi import per_format, problems
 from incidents.reports.exports import MEDIA_TYPES, negotiate
 from incidents.reports.filters import Filters, provide_filters
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends import metrics
+from incidents.trends import jobs, metrics
+from incidents.trends.briefs import BriefRequest, parse_period, scope_filters
 from incidents.trends.service import Window, align, parse_by, reference_of, shift, trend, window
 
 NOTES = [
@@ -160,3 +167,112 @@ def _download(table: pl.DataFrame, wanted: str) -> Response[bytes]:
         media_type=MEDIA_TYPES[wanted],
         headers={"Content-Disposition": f'attachment; filename="trends.{wanted}"'},
     )
+
+
+def _secretariat(principal: Principal | None) -> bool:
+    return principal is not None and principal.kind == "secretariat"
+
+
+class BriefController(Controller):
+    path = "/api/v1"
+    tags = ("Briefs",)
+
+    @post(
+        "/briefs",
+        operation_id="CreateBrief",
+        summary="Make a risk brief for a period (in the background; poll its status)",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 413, 422),
+        status_code=202,
+    )
+    async def create_brief(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        data: JSONBody[BriefRequest],
+    ) -> Response[jobs.Brief]:
+        scope_filters(data.scope)  # a bad scope is a 422 now, not a failed job later
+        parse_period(data.period)
+        brief = await jobs.queue(db, actor_for(principal), data)
+        settings = request.app.state.settings
+        # Runs once the response is sent, i.e. after the request's transaction committed.
+        task = BackgroundTask(
+            _run_in_background,
+            request.app.state.database,
+            settings.database_url,
+            taxonomy,
+            brief.id,
+            settings.suppression_k,
+        )
+        return Response(
+            content=brief,
+            status_code=202,
+            background=task,
+            headers={"Location": brief.links["self"]},
+        )
+
+    @get(
+        "/briefs",
+        operation_id="ListBriefs",
+        summary="Published briefs (the secretariat sees every brief)",
+        responses=problems(401),
+    )
+    async def list_briefs(
+        self, db: NamedDependency[AsyncConnection], principal: NamedDependency[Principal | None]
+    ) -> dict[str, Any]:
+        return {"items": await jobs.listing(db, secretariat=_secretariat(principal)), "next": None}
+
+    @get(
+        "/briefs/{name:str}",
+        operation_id="GetBrief",
+        summary="A brief's status, or its document: .html, .pdf, .json, or .zip (CSV and Parquet)",
+        responses=problems(401, 404, 409),
+    )
+    async def get_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        name: FromPath[str],
+    ) -> Response[Any]:
+        identifier, _, variant = name.partition(".")
+        try:
+            brief_id = uuid.UUID(identifier)
+        except ValueError:
+            raise NotFound(f"No brief {name}") from None
+        secretariat = _secretariat(principal)
+        if not variant:
+            return Response(content=await jobs.get(db, brief_id, secretariat=secretariat))
+        if variant not in jobs.MEDIA:
+            raise NotFound(f"A brief comes as {', '.join('.' + v for v in jobs.MEDIA)}")
+        body = await jobs.content(db, brief_id, variant, secretariat=secretariat)  # type: ignore[arg-type]
+        headers = {}
+        if variant in {"pdf", "zip"}:
+            headers["Content-Disposition"] = f'attachment; filename="brief-{brief_id}.{variant}"'
+        return Response(content=body, media_type=jobs.MEDIA[variant], headers=headers)
+
+    @post(
+        "/briefs/{brief_id:uuid}/publish",
+        operation_id="PublishBrief",
+        summary="Make a finished brief public",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409),
+        status_code=200,
+    )
+    async def publish_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        brief_id: FromPath[uuid.UUID],
+    ) -> jobs.Brief:
+        return await jobs.publish(db, actor_for(principal), brief_id)
+
+
+async def _run_in_background(
+    database: Any, url: str, taxonomy: TaxonomyRegistry, brief_id: uuid.UUID, k: int
+) -> None:
+    try:
+        await jobs.run(database, url, taxonomy, brief_id, k)
+    except Exception:  # recorded on the brief, and logged, by jobs.run
+        return
