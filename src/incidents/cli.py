@@ -693,7 +693,7 @@ def brief(period: str, scopes: tuple[str, ...], out: Path, publish: bool) -> Non
     """Make a risk brief for a period; it is also stored in the registry."""
     from incidents.taxonomy.service import TaxonomyRegistry
     from incidents.trends import jobs
-    from incidents.trends.briefs import BriefRequest
+    from incidents.trends.schemas import BriefRequest
 
     scope: dict[str, Any] = {}
     for item in scopes:

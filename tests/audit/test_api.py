@@ -94,18 +94,20 @@ def test_cli_verify_names_the_tampered_event(committed_database_url: str) -> Non
     async def tamper() -> int:
         database = Database(create_engine(committed_database_url, pool_size=1))
         async with database.transaction() as connection:
-            seqs = await append(
+            await append(
                 connection, Actor(label="test"), [EventDraft("x.y", "x", "1", None, {"v": 1})] * 3
             )
+        async with database.transaction() as connection:
+            head = (await connection.execute(text("SELECT seq FROM audit_head"))).scalar_one()
             await connection.execute(
                 text("ALTER TABLE audit_events DISABLE TRIGGER audit_events_no_update_delete")
             )
-            await connection.execute(text(f"DELETE FROM audit_events WHERE seq = {seqs[1]}"))
+            await connection.execute(text(f"DELETE FROM audit_events WHERE seq = {head - 1}"))
             await connection.execute(
                 text("ALTER TABLE audit_events ENABLE TRIGGER audit_events_no_update_delete")
             )
         await database.dispose()
-        return seqs[1]
+        return int(head) - 1
 
     deleted = asyncio.run(tamper())
     result = CliRunner(env={"INCIDENTS_DATABASE_URL": committed_database_url}).invoke(

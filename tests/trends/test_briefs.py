@@ -12,8 +12,8 @@ import msgspec
 import polars as pl
 from pypdf import PdfReader
 
-from incidents.trends import jobs
-from incidents.trends.briefs import BriefRequest
+from incidents.trends.briefs import make
+from incidents.trends.schemas import BriefRequest
 from tests.test_app import assert_problem
 from tests.trends.conftest import Registry
 
@@ -24,8 +24,8 @@ async def test_a_brief_carries_the_headline_figures_and_regenerates_identically(
     registry: Registry,
 ) -> None:
     request = BriefRequest(period=PERIOD)
-    first = await jobs.make(registry.url, registry.taxonomy, request, 5)
-    second = await jobs.make(registry.url, registry.taxonomy, request, 5)
+    first = await make(registry.url, registry.taxonomy, request, 5)
+    second = await make(registry.url, registry.taxonomy, request, 5)
     assert first.json == second.json
     assert first.zip == second.zip
     assert first.data.input_hash == second.data.input_hash
@@ -50,7 +50,7 @@ async def test_a_brief_carries_the_headline_figures_and_regenerates_identically(
 
 
 async def test_brief_cells_are_protected_for_publication(registry: Registry) -> None:
-    made = await jobs.make(
+    made = await make(
         registry.url, registry.taxonomy, BriefRequest(period=PERIOD, scope={"region": "Oceania"}), 5
     )
     for name, rows in made.data.tables.items():

@@ -12,7 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from incidents.trends import disclosure
-from incidents.trends.service import Input, Reference, Window, table
+from incidents.trends.periods import Window
+from incidents.trends.service import Input, Reference, table
 from tests.trends.frames import COUNTRIES, ROOTS, frame, report
 
 K = 5

@@ -10,6 +10,7 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
+    Sequence,
     String,
     Table,
     Uuid,
@@ -32,12 +33,24 @@ audit_events = Table(
     Column("entity_id", String(80), nullable=False),
     Column("before", JSONB),
     Column("after", JSONB),
-    Column("content_hash", LargeBinary(32), nullable=False),
-    Column("prev_hash", LargeBinary(32), nullable=False),
-    Column("hash", LargeBinary(32), nullable=False),
+    # Chain columns: filled when the event's transaction commits (see migration 0006); until
+    # then the event is pending, with a negative seq and the canonical bytes to hash.
+    Column("content_hash", LargeBinary(32)),
+    Column("prev_hash", LargeBinary(32)),
+    Column("hash", LargeBinary(32)),
+    Column("pending_canonical", LargeBinary),
+    CheckConstraint(
+        "(pending_canonical IS NULL AND seq > 0 AND content_hash IS NOT NULL "
+        "AND prev_hash IS NOT NULL AND hash IS NOT NULL) OR "
+        "(pending_canonical IS NOT NULL AND seq < 0 AND content_hash IS NULL "
+        "AND prev_hash IS NULL AND hash IS NULL)",
+        name="sealed",
+    ),
     Index(None, "entity_type", "entity_id", "seq"),
     Index(None, "actor_org_id", "seq"),
 )
+
+pending_numbers = Sequence("audit_pending_numbers", metadata=metadata)
 
 # One row: the seq and hash of the newest event. Locking it orders concurrent appends.
 audit_head = Table(

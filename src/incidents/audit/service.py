@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import select, update
+from sqlalchemy import TextClause, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_events, audit_head
@@ -61,7 +61,7 @@ class _Canonical(msgspec.Struct, array_like=True):
 _encoder = msgspec.json.Encoder(order="sorted")
 
 
-def content_hash(
+def canonical(
     *,
     seq: int,
     event_id: uuid.UUID,
@@ -75,7 +75,7 @@ def content_hash(
     before: Any,
     after: Any,
 ) -> bytes:
-    canonical = _Canonical(
+    fields = _Canonical(
         seq=seq,
         id=str(event_id),
         occurred_at=occurred_at.astimezone(UTC).isoformat(),
@@ -88,7 +88,17 @@ def content_hash(
         before=before,
         after=after,
     )
-    return hashlib.sha256(_encoder.encode(canonical)).digest()
+    return _encoder.encode(fields)
+
+
+def content_hash(**fields: Any) -> bytes:
+    """SHA-256 of the event's canonical bytes (keyword arguments as for `canonical`)."""
+    return hashlib.sha256(canonical(**fields)).digest()
+
+
+def pending_canonical(**fields: Any) -> bytes:
+    """The canonical bytes after the seq: what the commit-time seal hashes behind `[<seq>,`."""
+    return canonical(**{**fields, "seq": 0})[len(b"[0,") :]
 
 
 def chain_hash(prev_hash: bytes, own_content_hash: bytes) -> bytes:
@@ -149,15 +159,12 @@ def chain_rows(
     return rows
 
 
+_LOCK_HEAD = text("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE")
+
+
 async def lock_head(connection: AsyncConnection) -> tuple[int, bytes]:
     """Lock the chain head until the transaction ends; appends after this are ordered."""
-    row = (
-        await connection.execute(
-            select(audit_head.c.seq, audit_head.c.hash)
-            .where(audit_head.c.id == 1)
-            .with_for_update()
-        )
-    ).one()
+    row = (await connection.execute(_LOCK_HEAD)).one()
     return int(row.seq), bytes(row.hash)
 
 
@@ -167,34 +174,96 @@ async def store_head(connection: AsyncConnection, seq: int, head_hash: bytes) ->
     )
 
 
-async def append(
-    connection: AsyncConnection, actor: Actor, drafts: Sequence[EventDraft]
-) -> list[int]:
-    """Append events in the caller's transaction; call it last, just before the commit."""
+async def seal_pending(connection: AsyncConnection) -> None:
+    """Chain this transaction's pending events now rather than at its commit (and any it
+    appends later as each statement ends): for bulk loads that must alter the table after."""
+    await connection.execute(text("SET CONSTRAINTS audit_events_seal IMMEDIATE"))
+
+
+def _pending_statement() -> TextClause:
+    columns = [
+        column.name
+        for column in audit_events.columns
+        if column.name not in ("seq", "content_hash", "prev_hash", "hash")
+    ]
+    values = [
+        f"CAST(:{name} AS jsonb)" if name in ("before", "after") else f":{name}" for name in columns
+    ]
+    return text(
+        f"INSERT INTO audit_events (seq, {', '.join(columns)}) "
+        f"VALUES (-nextval('audit_pending_numbers'), {', '.join(values)})"
+    )
+
+
+_PENDING = _pending_statement()
+_SEALED_AT_COMMIT_UP_TO = 20
+
+
+def pending_rows(actor: Actor, drafts: Sequence[EventDraft]) -> list[dict[str, Any]]:
+    occurred_at = datetime.now(UTC)
+    rows = []
+    for draft in drafts:
+        event_id = new_id()
+        before = jsonable(draft.before)
+        after = jsonable(draft.after)
+        rows.append(
+            {
+                "id": event_id,
+                "occurred_at": occurred_at,
+                "actor_org_id": actor.org_id,
+                "actor_key_id": actor.key_id,
+                "actor_label": actor.label,
+                "action": draft.action,
+                "entity_type": draft.entity_type,
+                "entity_id": draft.entity_id,
+                "before": _encode_json(before),
+                "after": _encode_json(after),
+                "pending_canonical": pending_canonical(
+                    seq=0,
+                    event_id=event_id,
+                    occurred_at=occurred_at,
+                    actor_org_id=actor.org_id,
+                    actor_key_id=actor.key_id,
+                    actor_label=actor.label,
+                    action=draft.action,
+                    entity_type=draft.entity_type,
+                    entity_id=draft.entity_id,
+                    before=before,
+                    after=after,
+                ),
+            }
+        )
+    return rows
+
+
+async def append(connection: AsyncConnection, actor: Actor, drafts: Sequence[EventDraft]) -> None:
+    """Append events in the caller's transaction.
+
+    A handful of events (every API write) are inserted pending and chained by PostgreSQL when
+    the transaction commits, so concurrent writers never wait on each other's round trips.
+    Many events at once (batches, imports) are chained here under the head's lock, which is
+    then held until the commit: call this last.
+    """
     if not drafts:
-        return []
+        return
+    if len(drafts) <= _SEALED_AT_COMMIT_UP_TO:
+        await connection.execute(_PENDING, pending_rows(actor, drafts))
+        return
     head_seq, head_hash = await lock_head(connection)
     rows = chain_rows(actor, drafts, head_seq, head_hash)
-    if len(rows) > _COPY_FROM:
-        await copy_rows(
-            connection,
-            "audit_events",
-            _COLUMNS,
-            [
-                tuple(
-                    _encode_json(row[c]) if c in ("before", "after") else row[c] for c in _COLUMNS
-                )
-                for row in rows
-            ],
-        )
-    else:
-        await connection.execute(audit_events.insert(), rows)
+    await copy_rows(
+        connection,
+        "audit_events",
+        _COLUMNS,
+        [
+            tuple(_encode_json(row[c]) if c in ("before", "after") else row[c] for c in _COLUMNS)
+            for row in rows
+        ],
+    )
     await store_head(connection, rows[-1]["seq"], rows[-1]["hash"])
-    return [row["seq"] for row in rows]
 
 
-_COPY_FROM = 20
-_COLUMNS = [column.name for column in audit_events.columns]
+_COLUMNS = [column.name for column in audit_events.columns if column.name != "pending_canonical"]
 
 
 def _encode_json(value: Any) -> str | None:

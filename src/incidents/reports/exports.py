@@ -12,8 +12,6 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any, Literal
 
 import msgspec
-import pyarrow as pa
-import pyarrow.parquet as pq
 from litestar import Request
 from litestar.response import Stream
 from sqlalchemy import ColumnElement, select
@@ -58,65 +56,65 @@ def negotiate(request: Request[Any, Any, Any]) -> Format:
 
 # -- flat rows (CSV, Parquet) -----------------------------------------------------------------
 
-REPORT_FIELDS: list[tuple[str, pa.DataType, Callable[[schemas.Report], Any]]] = [
-    ("id", pa.string(), lambda r: str(r.id)),
-    ("ref", pa.string(), lambda r: r.ref),
-    ("incident_ref", pa.string(), lambda r: r.incident.ref),
-    ("organization", pa.string(), lambda r: r.organization.name),
-    ("reporting_jurisdiction", pa.string(), lambda r: r.reporting_jurisdiction),
-    ("status", pa.string(), lambda r: r.status),
-    ("sharing", pa.string(), lambda r: r.sharing),
-    ("revision", pa.int32(), lambda r: r.revision),
-    ("taxonomy_version", pa.int32(), lambda r: r.taxonomy_version),
-    ("title", pa.string(), lambda r: r.title),
-    ("summary", pa.string(), lambda r: r.summary),
-    ("language", pa.string(), lambda r: r.language),
-    ("event_type", pa.string(), lambda r: r.event_type),
-    ("severity", pa.string(), lambda r: r.severity),
-    ("eu_serious_incident", pa.list_(pa.string()), lambda r: r.eu_serious_incident),
-    ("harm_domains", pa.list_(pa.string()), lambda r: [h.domain for h in r.harms]),
-    ("harm_types", pa.list_(pa.string()), lambda r: [h.harm_type for h in r.harms if h.harm_type]),
+REPORT_FIELDS: list[tuple[str, str, Callable[[schemas.Report], Any]]] = [
+    ("id", "string", lambda r: str(r.id)),
+    ("ref", "string", lambda r: r.ref),
+    ("incident_ref", "string", lambda r: r.incident.ref),
+    ("organization", "string", lambda r: r.organization.name),
+    ("reporting_jurisdiction", "string", lambda r: r.reporting_jurisdiction),
+    ("status", "string", lambda r: r.status),
+    ("sharing", "string", lambda r: r.sharing),
+    ("revision", "int32", lambda r: r.revision),
+    ("taxonomy_version", "int32", lambda r: r.taxonomy_version),
+    ("title", "string", lambda r: r.title),
+    ("summary", "string", lambda r: r.summary),
+    ("language", "string", lambda r: r.language),
+    ("event_type", "string", lambda r: r.event_type),
+    ("severity", "string", lambda r: r.severity),
+    ("eu_serious_incident", "list<string>", lambda r: r.eu_serious_incident),
+    ("harm_domains", "list<string>", lambda r: [h.domain for h in r.harms]),
+    ("harm_types", "list<string>", lambda r: [h.harm_type for h in r.harms if h.harm_type]),
     (
         "affected_groups",
-        pa.list_(pa.string()),
+        "list<string>",
         lambda r: sorted({g for h in r.harms for g in h.affected_groups}),
     ),
-    ("causal_entity", pa.string(), lambda r: r.causal_entity),
-    ("causal_intent", pa.string(), lambda r: r.causal_intent),
-    ("causal_timing", pa.string(), lambda r: r.causal_timing),
-    ("ai_system", pa.string(), lambda r: r.ai_system.name),
-    ("developer", pa.string(), lambda r: r.ai_system.developer),
-    ("deployer", pa.string(), lambda r: r.ai_system.deployer),
-    ("system_type", pa.string(), lambda r: r.ai_system.system_type),
-    ("ai_tasks", pa.list_(pa.string()), lambda r: r.ai_system.tasks),
-    ("lifecycle_stage", pa.string(), lambda r: r.ai_system.lifecycle_stage),
-    ("autonomy_level", pa.string(), lambda r: r.ai_system.autonomy_level),
-    ("sectors", pa.list_(pa.string()), lambda r: r.sectors),
-    ("affected_jurisdictions", pa.list_(pa.string()), lambda r: r.affected_jurisdictions),
-    ("occurred_on", pa.string(), lambda r: r.occurred_on),
-    ("detected_on", pa.date32(), lambda r: r.detected_on),
-    ("people_affected", pa.int64(), lambda r: r.people_affected),
-    ("deaths", pa.int64(), lambda r: r.deaths),
-    ("injuries", pa.int64(), lambda r: r.injuries),
-    ("source_urls", pa.list_(pa.string()), lambda r: [s.url for s in r.sources if s.url]),
-    ("created_at", pa.timestamp("us", tz="UTC"), lambda r: r.created_at),
-    ("submitted_at", pa.timestamp("us", tz="UTC"), lambda r: r.submitted_at),
-    ("reviewed_at", pa.timestamp("us", tz="UTC"), lambda r: r.reviewed_at),
-    ("updated_at", pa.timestamp("us", tz="UTC"), lambda r: r.updated_at),
+    ("causal_entity", "string", lambda r: r.causal_entity),
+    ("causal_intent", "string", lambda r: r.causal_intent),
+    ("causal_timing", "string", lambda r: r.causal_timing),
+    ("ai_system", "string", lambda r: r.ai_system.name),
+    ("developer", "string", lambda r: r.ai_system.developer),
+    ("deployer", "string", lambda r: r.ai_system.deployer),
+    ("system_type", "string", lambda r: r.ai_system.system_type),
+    ("ai_tasks", "list<string>", lambda r: r.ai_system.tasks),
+    ("lifecycle_stage", "string", lambda r: r.ai_system.lifecycle_stage),
+    ("autonomy_level", "string", lambda r: r.ai_system.autonomy_level),
+    ("sectors", "list<string>", lambda r: r.sectors),
+    ("affected_jurisdictions", "list<string>", lambda r: r.affected_jurisdictions),
+    ("occurred_on", "string", lambda r: r.occurred_on),
+    ("detected_on", "date", lambda r: r.detected_on),
+    ("people_affected", "int64", lambda r: r.people_affected),
+    ("deaths", "int64", lambda r: r.deaths),
+    ("injuries", "int64", lambda r: r.injuries),
+    ("source_urls", "list<string>", lambda r: [s.url for s in r.sources if s.url]),
+    ("created_at", "timestamp", lambda r: r.created_at),
+    ("submitted_at", "timestamp", lambda r: r.submitted_at),
+    ("reviewed_at", "timestamp", lambda r: r.reviewed_at),
+    ("updated_at", "timestamp", lambda r: r.updated_at),
 ]
 
-INCIDENT_FIELDS: list[tuple[str, pa.DataType, Callable[[schemas.IncidentSummary], Any]]] = [
-    ("id", pa.string(), lambda i: str(i.id)),
-    ("ref", pa.string(), lambda i: i.ref),
-    ("title", pa.string(), lambda i: i.title),
-    ("report_count", pa.int32(), lambda i: i.report_count),
-    ("jurisdictions", pa.list_(pa.string()), lambda i: i.jurisdictions),
-    ("cross_border", pa.bool_(), lambda i: i.cross_border),
-    ("severity", pa.string(), lambda i: i.severity),
-    ("harm_domains", pa.list_(pa.string()), lambda i: i.harm_domains),
-    ("first_occurred_on", pa.date32(), lambda i: i.first_occurred_on),
-    ("statuses", pa.list_(pa.string()), lambda i: i.statuses),
-    ("created_at", pa.timestamp("us", tz="UTC"), lambda i: i.created_at),
+INCIDENT_FIELDS: list[tuple[str, str, Callable[[schemas.IncidentSummary], Any]]] = [
+    ("id", "string", lambda i: str(i.id)),
+    ("ref", "string", lambda i: i.ref),
+    ("title", "string", lambda i: i.title),
+    ("report_count", "int32", lambda i: i.report_count),
+    ("jurisdictions", "list<string>", lambda i: i.jurisdictions),
+    ("cross_border", "bool", lambda i: i.cross_border),
+    ("severity", "string", lambda i: i.severity),
+    ("harm_domains", "list<string>", lambda i: i.harm_domains),
+    ("first_occurred_on", "date", lambda i: i.first_occurred_on),
+    ("statuses", "list<string>", lambda i: i.statuses),
+    ("created_at", "timestamp", lambda i: i.created_at),
 ]
 
 
@@ -158,7 +156,7 @@ class _Chunks(io.RawIOBase):
 
 async def _encode(
     batches: AsyncIterator[Sequence[Any]],
-    fields: list[tuple[str, pa.DataType, Callable[[Any], Any]]],
+    fields: list[tuple[str, str, Callable[[Any], Any]]],
     fmt: Format,
 ) -> AsyncIterator[bytes]:
     if fmt == "ndjson":
@@ -182,7 +180,20 @@ async def _encode(
         if text.tell():  # the header alone, when nothing matched
             yield text.getvalue().encode()
     else:
-        schema = pa.schema([(name, kind) for name, kind, _ in fields])
+        # Arrow loads for a Parquet download only: a worker serving JSON stays small.
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        types = {
+            "string": pa.string(),
+            "int32": pa.int32(),
+            "int64": pa.int64(),
+            "date": pa.date32(),
+            "bool": pa.bool_(),
+            "list<string>": pa.list_(pa.string()),
+            "timestamp": pa.timestamp("us", tz="UTC"),
+        }
+        schema = pa.schema([(name, types[kind]) for name, kind, _ in fields])
         sink = _Chunks()
         with pq.ParquetWriter(pa.PythonFile(sink, mode="w"), schema, compression="zstd") as writer:
             async for batch in batches:

@@ -168,7 +168,8 @@ reports = Table(
         postgresql_ops={"title": "gist_trgm_ops"},
     ),
 )
-Index("ix_reports_system", func.lower(reports.c.ai_system_name))
+Index("ix_reports_system_occurred", func.lower(reports.c.ai_system_name), reports.c.occurred_on)
+Index("ix_reports_developer_occurred", func.lower(reports.c.developer), reports.c.occurred_on)
 
 
 def search_document(table: Table = reports) -> Any:

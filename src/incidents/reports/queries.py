@@ -159,6 +159,26 @@ async def list_reports(
     cursor: str | None = None,
     limit: int = 50,
 ) -> ReportsPage:
+    query = list_statement(principal, conditions, sort, query_text, cursor, limit)
+    keys = len(_order(sort, query_text)[1])
+    rows = (await connection.execute(query)).all()
+    items = [to_report(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit:
+        last = rows[limit - 1]._mapping
+        next_cursor = encode_cursor([last[f"_key{i}"] for i in range(keys)])
+    return ReportsPage(items=items, next=next_cursor)
+
+
+def list_statement(
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    sort: Sort,
+    query_text: str | None,
+    cursor: str | None,
+    limit: int,
+) -> Select[Any]:
+    """The page query: one row more than asked tells whether there is a next page."""
     order, keys = _order(sort, query_text)
     query = report_select(visible(principal), *conditions)
     if cursor:
@@ -167,13 +187,7 @@ async def list_reports(
             values[0] = msgspec.convert(values[0], type=date, strict=False)
         query = query.where(_after(sort, keys, values))
     query = query.add_columns(*[key.label(f"_key{i}") for i, key in enumerate(keys)])
-    rows = (await connection.execute(query.order_by(*order).limit(limit + 1))).all()
-    items = [to_report(row) for row in rows[:limit]]
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]._mapping
-        next_cursor = encode_cursor([last[f"_key{i}"] for i in range(len(keys))])
-    return ReportsPage(items=items, next=next_cursor)
+    return query.order_by(*order).limit(limit + 1)
 
 
 async def list_revisions(

@@ -8,8 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import TextClause, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append
@@ -150,6 +149,38 @@ def _report_from(
     )
 
 
+def _filing_statement() -> TextClause:
+    """One statement for a new report: its incident (unless it joins one), the report row and
+    its first revision. Built once from the tables; a conflicting external_ref inserts no
+    report, which the caller turns into 409 (the transaction then rolls back the incident)."""
+    skip = {"number", "ref", "status_reason", "reviewed_at"}
+    columns = [column.name for column in reports.columns if column.name not in skip]
+    revision = [column.name for column in report_revisions.columns]
+    values = {name: f":{name}" for name in revision}
+    values.update(report_id="filed.id", revision="1", content="CAST(:content AS jsonb)")
+    return text(
+        f"""
+        WITH new_incident AS (
+            INSERT INTO incidents (id, year)
+            SELECT :incident_id, :year WHERE CAST(:new_incident AS boolean)
+            RETURNING ref
+        ), filed AS (
+            INSERT INTO reports ({", ".join(columns)})
+            VALUES ({", ".join(f":{name}" for name in columns)})
+            ON CONFLICT (organization_id, external_ref) WHERE external_ref IS NOT NULL DO NOTHING
+            RETURNING id, ref
+        ), first_revision AS (
+            INSERT INTO report_revisions ({", ".join(revision)})
+            SELECT {", ".join(values[name] for name in revision)} FROM filed
+        )
+        SELECT (SELECT ref FROM filed) AS report_ref, (SELECT ref FROM new_incident) AS incident_ref
+        """
+    )
+
+
+_FILE = _filing_statement()
+
+
 async def create_report(
     connection: AsyncConnection,
     principal: Principal,
@@ -164,9 +195,9 @@ async def create_report(
     now = datetime.now(UTC)
     if data.incident is not None:
         linked = await linked_incident(connection, principal, data.incident)
-        incident = (linked.id, linked.ref)
+        incident_id, incident_ref = linked.id, linked.ref
     else:
-        incident = await _new_incident(connection, now)
+        incident_id, incident_ref = new_id(), None
     report_id = new_id()
     actor = actor_for(principal)
     meta = {
@@ -179,32 +210,31 @@ async def create_report(
         "submitted_at": now if data.status == "submitted" else None,
     }
     derived = derive(content, version, principal.jurisdiction)
-    try:
-        async with connection.begin_nested():
-            ref = (
-                await connection.execute(
-                    insert(reports)
-                    .values(
-                        id=report_id,
-                        year=now.year,
-                        incident_id=incident[0],
-                        organization_id=principal.organization_id,
-                        revision=1,
-                        **meta,
-                        **derived,
-                    )
-                    .returning(reports.c.ref)
-                )
-            ).scalar_one()
-    except IntegrityError:
-        raise Conflict(
-            f"You already filed a report with external_ref {data.external_ref!r}"
-        ) from None
-    await connection.execute(
-        insert(report_revisions).values(
-            _revision_row(report_id, 1, content, data.sharing, version.version, actor, now)
+    stored = msgspec.to_builtins(content)
+    filed = (
+        await connection.execute(
+            _FILE,
+            {
+                **meta,
+                **derived,
+                "id": report_id,
+                "year": now.year,
+                "incident_id": incident_id,
+                "new_incident": incident_ref is None,
+                "organization_id": principal.organization_id,
+                "revision": 1,
+                "report_id": report_id,
+                "content": msgspec.json.encode(stored).decode(),
+                "actor_org_id": actor.org_id,
+                "actor_key_id": actor.key_id,
+                "actor_label": actor.label,
+            },
         )
-    )
+    ).one()
+    if filed.report_ref is None:
+        raise Conflict(f"You already filed a report with external_ref {data.external_ref!r}")
+    ref = filed.report_ref
+    incident = (incident_id, incident_ref or filed.incident_ref)
     report = _report_from(report_id, ref, content, meta, principal, incident)
     candidates = await find_similar(
         connection,
@@ -215,7 +245,8 @@ async def create_report(
         occurred_on=derived["occurred_on"],
         precision=derived["occurred_precision"],
         jurisdictions=derived["jurisdictions"],
-        exclude_incident=incident[0],
+        exclude_incident=incident_id,
+        titles=False,
     )
     await append(
         connection,
@@ -233,7 +264,7 @@ async def create_report(
                     "sharing": data.sharing,
                     "taxonomy_version": version.version,
                     "title": content.title,
-                    "content_sha256": content_digest(msgspec.to_builtins(content)),
+                    "content_sha256": content_digest(stored),
                 },
             )
         ],

@@ -27,7 +27,14 @@ import msgspec
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.service import Actor, EventDraft, chain_rows, lock_head, store_head
+from incidents.audit.service import (
+    Actor,
+    EventDraft,
+    chain_rows,
+    lock_head,
+    seal_pending,
+    store_head,
+)
 from incidents.db import Database, copy_rows
 from incidents.ids import reference
 from incidents.members import schemas as member_schemas
@@ -471,6 +478,7 @@ async def generate(
         await connection.execute(text("SET LOCAL synchronous_commit = off"))
         await connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
         regulators = await ensure_members(connection, taxonomy, rng, actor)
+        await seal_pending(connection)  # the load below rebuilds audit_events' indexes
         empty = (await connection.execute(select(reports.c.id).limit(1))).first() is None
         indexes = await _secondary_indexes(connection) if empty else []
         for name, _ in indexes:

@@ -5,81 +5,26 @@ a hash of its input, so that it can be regenerated exactly.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
-import re
 import zipfile
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
 import msgspec
 import polars as pl
 
-from incidents.errors import FieldError, ValidationFailed
-from incidents.reports.filters import Filters, provide_filters
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends import disclosure, metrics
-from incidents.trends.service import Input, Window, load, shift, table
+from incidents.trends import disclosure, metrics, render
+from incidents.trends.periods import Window, shift
+from incidents.trends.schemas import BriefRequest, parse_period, scope_filters
+from incidents.trends.service import Input, load, table
 
-PeriodText = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
-        description="2026-Q3, 2026-07 or 2026",
-        examples=["2026-Q3"],
-    ),
-]
 HISTORY = {"month": 12, "quarter": 8, "year": 5}
 TOP_PAIRS = 10
 Progress = Callable[[str], None]
-
-
-class BriefRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    period: PeriodText
-    scope: dict[str, str | list[str]] = {}
-    """Registry filters that narrow the brief, e.g. {"region": "Africa", "sector": ["K", "Q"]}."""
-
-
-def parse_period(text: str) -> tuple[metrics.Period, date]:
-    if match := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        return "quarter", date(int(match[1]), (int(match[2]) - 1) * 3 + 1, 1)
-    if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        return "month", date(int(match[1]), int(match[2]), 1)
-    return "year", date(int(text), 1, 1)
-
-
-def scope_filters(scope: dict[str, str | list[str]]) -> Filters:
-    """The brief's scope, read exactly as the same query parameters of the API would be."""
-    allowed = set(provide_filters.__code__.co_varnames[: provide_filters.__code__.co_argcount])
-    unknown = sorted(set(scope) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            "Unknown scope",
-            errors=[FieldError(f"scope.{name}", "Not a registry filter") for name in unknown],
-        )
-    values: dict[str, Any] = {}
-    for name, value in scope.items():
-        listed = value if isinstance(value, list) else [value]
-        single = name in {
-            "event_type",
-            "min_severity",
-            "development",
-            "cross_border",
-            "organization",
-            "incident",
-            "q",
-            "occurred_from",
-            "occurred_to",
-            "submitted_from",
-            "submitted_to",
-        }
-        values[name] = listed[0] if single else listed
-    try:
-        converted = msgspec.convert(values, dict[str, Any], strict=False)
-        return provide_filters(**converted)
-    except TypeError as error:
-        raise ValidationFailed("Invalid scope", errors=[FieldError("scope", str(error))]) from None
 
 
 class Headline(msgspec.Struct, kw_only=True):
@@ -287,3 +232,30 @@ def data_files(data: BriefData) -> tuple[bytes, bytes]:
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 archive.writestr(entry, content.getvalue())
     return document, buffer.getvalue()
+
+
+class Rendered(msgspec.Struct):
+    data: BriefData
+    html: bytes
+    pdf: bytes
+    json: bytes
+    zip: bytes
+    data_hash: str
+
+
+async def make(
+    url: str,
+    taxonomy: TaxonomyRegistry,
+    request: BriefRequest,
+    k: int,
+    progress: Progress | None = None,
+) -> Rendered:
+    data = await compute(url, taxonomy, request, k, progress)
+    document, archive = data_files(data)
+    data_hash = hashlib.sha256(document).hexdigest()
+    svg = render.chart_set(data)
+    if progress:
+        progress("rendering HTML and PDF")
+    page = render.html(data, svg, data_hash).encode()
+    pdf = await asyncio.to_thread(render.pdf, data, svg, data_hash)
+    return Rendered(data=data, html=page, pdf=pdf, json=document, zip=archive, data_hash=data_hash)

@@ -8,7 +8,6 @@ from datetime import date, timedelta
 from typing import Annotated, Any
 
 import msgspec
-import polars as pl
 from litestar import Controller, Request, Response, get, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency, Provide
@@ -23,9 +22,9 @@ from incidents.openapi import per_format, problems
 from incidents.reports.exports import MEDIA_TYPES, negotiate
 from incidents.reports.filters import Filters, provide_filters
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends import jobs, metrics
-from incidents.trends.briefs import BriefRequest, parse_period, scope_filters
-from incidents.trends.service import Window, align, parse_by, reference_of, shift, trend, window
+from incidents.trends import jobs
+from incidents.trends.periods import DIMENSIONS, Period, Window, align, parse_by, shift, window
+from incidents.trends.schemas import Brief, BriefRequest, TrendResponse, parse_period, scope_filters
 
 NOTES = [
     "Counts are incidents (an event reported by several jurisdictions counts once), from "
@@ -35,21 +34,6 @@ NOTES = [
     "For every audience but the secretariat, cells of 1 to k-1 incidents are suppressed, with "
     "enough others that none can be recovered from totals or from a query with one filter fewer.",
 ]
-
-
-class TrendResponse(msgspec.Struct, kw_only=True):
-    audience: str
-    period: str
-    by: list[str]
-    start: date = msgspec.field(name="from")
-    end: date = msgspec.field(name="to")
-    k: int
-    taxonomy_version: int
-    suppressed_cells: int
-    cells: list[dict[str, Any]]
-    totals: list[dict[str, Any]]
-    labels: dict[str, dict[str, str]]
-    notes: list[str]
 
 
 def _aligned(filters: Filters, span: Window) -> Filters:
@@ -88,10 +72,10 @@ class TrendController(Controller):
             QueryParameter(
                 required=False,
                 max_length=100,
-                description="Up to 2 of: " + ", ".join(metrics.DIMENSIONS),
+                description="Up to 2 of: " + ", ".join(DIMENSIONS),
             ),
         ] = None,
-        period: Annotated[metrics.Period, QueryParameter(required=False)] = "quarter",
+        period: Annotated[Period, QueryParameter(required=False)] = "quarter",
         start: Annotated[
             date | None,
             QueryParameter(
@@ -109,6 +93,10 @@ class TrendController(Controller):
         span = window(period, start, end)
         settings = request.app.state.settings
         wanted = negotiate(request)
+        # Polars and Arrow load on the first trend request only: a worker serving records
+        # alone stays small (see bench: worker memory).
+        from incidents.trends.service import reference_of, trend
+
         table = await trend(
             settings.database_url,
             principal,
@@ -156,7 +144,7 @@ def reference_labels(
     return {name: labels[name] for name in dimensions if name in labels}
 
 
-def _download(table: pl.DataFrame, wanted: str) -> Response[bytes]:
+def _download(table: Any, wanted: str) -> Response[bytes]:
     buffer = io.BytesIO()
     if wanted == "csv":
         table.write_csv(buffer)
@@ -192,7 +180,7 @@ class BriefController(Controller):
         principal: NamedDependency[Principal],
         taxonomy: NamedDependency[TaxonomyRegistry],
         data: JSONBody[BriefRequest],
-    ) -> Response[jobs.Brief]:
+    ) -> Response[Brief]:
         scope_filters(data.scope)  # a bad scope is a 422 now, not a failed job later
         parse_period(data.period)
         brief = await jobs.queue(db, actor_for(principal), data)
@@ -265,7 +253,7 @@ class BriefController(Controller):
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         brief_id: FromPath[uuid.UUID],
-    ) -> jobs.Brief:
+    ) -> Brief:
         return await jobs.publish(db, actor_for(principal), brief_id)
 
 

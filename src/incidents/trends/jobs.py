@@ -3,10 +3,9 @@ background with a status to poll."""
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -19,9 +18,8 @@ from incidents.db import Database
 from incidents.errors import Conflict, NotFound
 from incidents.ids import new_id
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends import render
-from incidents.trends.briefs import BriefData, BriefRequest, Progress, compute, data_files
 from incidents.trends.models import briefs
+from incidents.trends.schemas import Brief, BriefRequest
 
 logger = logging.getLogger("incidents.briefs")
 STALE_AFTER = timedelta(minutes=30)
@@ -34,22 +32,6 @@ MEDIA = {
     "json": "application/json",
     "zip": "application/zip",
 }
-
-
-class Brief(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    period: str
-    scope: dict[str, Any]
-    status: str
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    created_by: str
-    taxonomy_version: int | None
-    input_hash: str | None
-    data_hash: str | None
-    published_at: datetime | None
-    links: dict[str, str]
 
 
 def _brief(row: Any) -> Brief:
@@ -77,33 +59,6 @@ def _brief(row: Any) -> Brief:
 _SUMMARY = [
     column for column in briefs.c if column.name not in {"html", "pdf", "data_json", "data_zip"}
 ]
-
-
-class Rendered(msgspec.Struct):
-    data: BriefData
-    html: bytes
-    pdf: bytes
-    json: bytes
-    zip: bytes
-    data_hash: str
-
-
-async def make(
-    url: str,
-    taxonomy: TaxonomyRegistry,
-    request: BriefRequest,
-    k: int,
-    progress: Progress | None = None,
-) -> Rendered:
-    data = await compute(url, taxonomy, request, k, progress)
-    document, archive = data_files(data)
-    data_hash = hashlib.sha256(document).hexdigest()
-    svg = render.chart_set(data)
-    if progress:
-        progress("rendering HTML and PDF")
-    page = render.html(data, svg, data_hash).encode()
-    pdf = await asyncio.to_thread(render.pdf, data, svg, data_hash)
-    return Rendered(data=data, html=page, pdf=pdf, json=document, zip=archive, data_hash=data_hash)
 
 
 async def queue(connection: AsyncConnection, actor: Actor, request: BriefRequest) -> Brief:
@@ -135,7 +90,7 @@ async def run(
     taxonomy: TaxonomyRegistry,
     brief_id: uuid.UUID,
     k: int,
-    progress: Progress | None = None,
+    progress: Callable[[str], None] | None = None,
 ) -> None:
     """Compute a queued brief and store it (or its failure): in the background or the foreground."""
     async with database.transaction() as connection:
@@ -146,6 +101,10 @@ async def run(
             .values(status="running", started_at=datetime.now(UTC))
         )
     request = msgspec.convert(row.parameters, BriefRequest)
+    # Polars, Arrow and Typst load only when a brief is made: a worker that never makes one
+    # stays small.
+    from incidents.trends.briefs import make
+
     try:
         made = await make(url, taxonomy, request, k, progress)
     except Exception as error:

@@ -9,26 +9,15 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from datetime import date
-from typing import Literal
 
 import polars as pl
 
-Period = Literal["month", "quarter", "year"]
-INTERVAL: dict[str, str] = {"month": "1mo", "quarter": "1q", "year": "1y"}
-PER_YEAR: dict[str, int] = {"month": 12, "quarter": 4, "year": 1}
+from incidents.trends.periods import DIMENSIONS, PER_YEAR, Period
 
-# Dimensions a trend can be broken down by, and the incident column each reads.
-DIMENSIONS = (
-    "harm_domain",
-    "harm_subdomain",
-    "harm_type",
-    "severity",
-    "sector",
-    "country",
-    "region",
-    "sub_region",
-    "development",
-)
+__all__ = ["DIMENSIONS", "PER_YEAR", "Period"]
+
+INTERVAL: dict[str, str] = {"month": "1mo", "quarter": "1q", "year": "1y"}
+# The incident column each dimension reads (lists are exploded; regions come via countries).
 _LISTS = {"harm_domain", "harm_subdomain", "harm_type", "sector", "country"}
 _FROM_COUNTRY = {"region", "sub_region", "development"}
 

@@ -4,12 +4,14 @@ PDF typeset by Typst from the same content and the same charts."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typst
 
 from incidents.trends import charts
-from incidents.trends.briefs import BriefData
+
+if TYPE_CHECKING:
+    from incidents.trends.briefs import BriefData
 
 _MISSING = "—"
 

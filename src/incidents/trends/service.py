@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
 from typing import Any, Literal
 
 import msgspec
 import polars as pl
 from sqlalchemy import ColumnElement
 
-from incidents.errors import FieldError, ValidationFailed
 from incidents.members.schemas import Principal
 from incidents.reports.filters import Filters, compile_filters
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from incidents.trends import disclosure, extract, metrics
+from incidents.trends.periods import Window
 
 Audience = Literal["public", "member", "secretariat"]
-MAX_BY = 2
-MAX_PERIODS = 240
 
 
 def audience_of(principal: Principal | None) -> Audience:
@@ -73,46 +70,6 @@ def reference_of(taxonomy: TaxonomyRegistry) -> Reference:
 def _labels(taxonomy: Taxonomy, dimension: str) -> dict[str, str]:
     found = taxonomy.dimension(dimension)
     return {code: found.label(code) for code in found.codes}
-
-
-def align(day: date, period: metrics.Period) -> date:
-    if period == "year":
-        return date(day.year, 1, 1)
-    if period == "quarter":
-        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
-    return date(day.year, day.month, 1)
-
-
-def shift(day: date, period: metrics.Period, count: int) -> date:
-    months = {"month": 1, "quarter": 3, "year": 12}[period] * count
-    index = day.year * 12 + day.month - 1 + months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-class Window(msgspec.Struct):
-    period: metrics.Period
-    start: date
-    end: date
-    lookback: date
-    """One year before ``start``: counted too, so the first cells have a 'year ago'."""
-
-
-def window(period: metrics.Period, start: date | None, end: date | None) -> Window:
-    today = datetime.now(UTC).date()
-    last = align(end or today, period)
-    first = (
-        align(start, period) if start else shift(last, period, -metrics.PER_YEAR[period] * 2 + 1)
-    )
-    if first > last:
-        raise ValidationFailed(
-            "Empty period range", errors=[FieldError("from", "Must not be after `to`")]
-        )
-    periods = (last.year - first.year) * 12 + last.month - first.month
-    if periods // {"month": 1, "quarter": 3, "year": 12}[period] >= MAX_PERIODS:
-        raise ValidationFailed(
-            "Too many periods", errors=[FieldError("from", f"At most {MAX_PERIODS} periods")]
-        )
-    return Window(period, first, last, shift(first, period, -metrics.PER_YEAR[period]))
 
 
 class TrendTable(msgspec.Struct, kw_only=True):
@@ -223,22 +180,6 @@ async def trend(
 ) -> TrendTable:
     source = await load(url, audience_of(principal), filters, taxonomy)
     return table(source, by, span, k)
-
-
-def parse_by(value: str | None) -> list[str]:
-    if not value:
-        return []
-    names = list(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
-    errors = [
-        FieldError("by", f"{name!r} is not one of {', '.join(metrics.DIMENSIONS)}")
-        for name in names
-        if name not in metrics.DIMENSIONS
-    ]
-    if len(names) > MAX_BY:
-        errors.append(FieldError("by", f"At most {MAX_BY} dimensions"))
-    if errors:
-        raise ValidationFailed("Invalid breakdown", errors=errors)
-    return names
 
 
 def as_rows(table: pl.DataFrame) -> list[dict[str, Any]]:

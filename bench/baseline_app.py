@@ -1,0 +1,69 @@
+"""The baselines' server: bare Litestar handlers doing one raw asyncpg statement each, against the
+same database as the service, so that the service's overhead can be read as a ratio.
+
+Run by the benchmarks: `python -m uvicorn bench.baseline_app:app` with BENCH_DATABASE_URL set.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+from litestar import Litestar, Request, get, post
+from litestar.datastructures import State
+
+COLUMNS_QUERY = """
+SELECT column_name FROM information_schema.columns
+WHERE table_name = 'bench_baseline' AND is_generated = 'NEVER' AND column_default IS NULL
+ORDER BY ordinal_position
+"""
+
+
+@asynccontextmanager
+async def lifespan(app: Litestar) -> AsyncIterator[None]:
+    pool = await asyncpg.create_pool(os.environ["BENCH_DATABASE_URL"], min_size=4, max_size=10)
+    async with pool.acquire() as connection:
+        template = await connection.fetchrow(
+            "SELECT * FROM reports WHERE organization_id IS NOT NULL ORDER BY number DESC LIMIT 1"
+        )
+        columns = [row[0] for row in await connection.fetch(COLUMNS_QUERY)]
+    app.state.pool = pool
+    app.state.columns = columns
+    app.state.template = dict(template)
+    placeholders = ", ".join(f"${i + 1}" for i in range(len(columns)))
+    app.state.insert = f"INSERT INTO bench_baseline ({', '.join(columns)}) VALUES ({placeholders})"
+    try:
+        yield
+    finally:
+        await pool.close()
+
+
+@post("/reports", status_code=201)
+async def insert_one(request: Request[Any, Any, State], state: State) -> dict[str, str]:
+    """One raw INSERT of a report row, the same shape as the service stores."""
+    await request.body()
+    row = dict(state.template)
+    row["id"] = uuid.uuid4()
+    row["created_at"] = row["updated_at"] = datetime.now(UTC)
+    async with state.pool.acquire() as connection:
+        await connection.execute(state.insert, *[row[column] for column in state.columns])
+    return {"id": str(row["id"])}
+
+
+@get("/reports")
+async def list_fifty(state: State) -> list[dict[str, Any]]:
+    """The list query's rows, straight from asyncpg."""
+    async with state.pool.acquire() as connection:
+        rows = await connection.fetch(
+            "SELECT id, ref, title, status, sharing FROM reports WHERE status <> 'draft' "
+            "ORDER BY number DESC LIMIT 50"
+        )
+    return [{"id": str(row["id"]), "ref": row["ref"], "title": row["title"]} for row in rows]
+
+
+app = Litestar([insert_one, list_fifty], lifespan=[lifespan])

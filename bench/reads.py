@@ -1,0 +1,224 @@
+"""Reads over the registry: a filtered list of 50, full-text search, and a full CSV export, each
+beside the same query run straight through asyncpg."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import msgspec
+
+from bench.common import (
+    PeakRss,
+    Result,
+    asyncpg_connection,
+    http_request,
+    key_for,
+    open_loop,
+    serve,
+)
+
+LIST_QUERIES = [
+    {},
+    {"status": "accepted"},
+    {"harm_domain": "4"},
+    {"jurisdiction": "KE"},
+    {"region": "Africa", "sector": "K"},
+    {"severity": "serious_incident", "status": "accepted"},
+    {"harm_type": "human_rights", "occurred_from": "2025-01-01"},
+    {"cross_border": "true"},
+]
+SEARCHES = [
+    "deepfake",
+    "fraud campaign",
+    "Argus Vision",
+    "discriminatory outcomes",
+    "surveilance",
+    "Helix Labs",
+]
+SECONDS = 20
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+async def _raw_p99(
+    database_url: str, principal: Any, queries: list[dict[str, str]], rounds: int
+) -> float:
+    """The service's own SQL for each query (compiled with its values inline), timed straight
+    through asyncpg: what the database costs, without HTTP, Litestar or SQLAlchemy."""
+    from sqlalchemy.dialects import postgresql
+
+    from incidents.db import Database, create_engine
+    from incidents.reports.filters import Filters, compile_filters
+    from incidents.reports.queries import list_statement
+    from incidents.taxonomy.service import TaxonomyRegistry
+
+    database = Database(create_engine(database_url, pool_size=1))
+    registry = TaxonomyRegistry()
+    async with database.connect() as connection:
+        await registry.refresh(connection, force=True)
+    await database.dispose()
+    statements = []
+    for params in queries:
+        single = {"cross_border", "occurred_from", "q"}
+        filters = msgspec.convert(
+            {key: value if key in single else [value] for key, value in params.items()},
+            Filters,
+            strict=False,
+        )
+        query = list_statement(
+            principal, compile_filters(filters, registry), "newest", filters.q, None, 50
+        )
+        compiled = query.compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+        statements.append(str(compiled))
+    timings = []
+    async with asyncpg_connection(database_url) as connection:
+        for _ in range(rounds):
+            for statement in statements:
+                started = time.perf_counter()
+                await connection.fetch(statement)
+                timings.append((time.perf_counter() - started) * 1000)
+    return _percentile(timings, 0.99)
+
+
+async def _principal(database_url: str, kind: str) -> Any:
+    from incidents.members.schemas import Principal
+
+    async with asyncpg_connection(database_url) as connection:
+        row = await connection.fetchrow(
+            "SELECT id, name, kind, jurisdiction FROM organizations WHERE kind = $1 LIMIT 1", kind
+        )
+    return Principal(
+        organization_id=row["id"],
+        organization_name=row["name"],
+        kind=row["kind"],
+        jurisdiction=row["jurisdiction"],
+        key_id=uuid.uuid4(),
+        key_prefix="inc_bench",
+    )
+
+
+async def lists_and_search(data_dir: Path) -> list[Result]:
+    key = key_for(data_dir, "research")
+    headers = {"Authorization": f"Bearer {key}"}
+    list_paths = [f"/api/v1/reports?{urlencode({**q, 'limit': 50})}" for q in LIST_QUERIES]
+    search_paths = [f"/api/v1/reports?{urlencode({'q': q, 'limit': 50})}" for q in SEARCHES]
+    with serve(data_dir) as service:
+        for path in list_paths + search_paths:  # warm the caches once
+            await open_loop(
+                service.base, 20, 0.2, lambda _, p=path: http_request("GET", p, headers=headers)
+            )
+        async with PeakRss(service.worker) as memory:
+            listed = await open_loop(
+                service.base,
+                200,
+                SECONDS,
+                lambda i: http_request("GET", list_paths[i % len(list_paths)], headers=headers),
+            )
+        searched = await open_loop(
+            service.base,
+            50,
+            SECONDS,
+            lambda i: http_request("GET", search_paths[i % len(search_paths)], headers=headers),
+        )
+        principal = await _principal(service.database_url, "research")
+        raw_list = await _raw_p99(service.database_url, principal, LIST_QUERIES, 20)
+        raw_search = await _raw_p99(
+            service.database_url, principal, [{"q": q} for q in SEARCHES], 20
+        )
+    return [
+        Result(
+            "filtered list of 50, p99 at 200/s",
+            listed.percentile(0.99),
+            "ms",
+            "<= 20 ms",
+            listed.percentile(0.99) <= 20 and listed.errors == 0,
+            raw_list,
+            "same SQL via asyncpg",
+            f"{len(LIST_QUERIES)} filter mixes as a researcher, "
+            f"p50 {listed.percentile(0.5):.1f} ms",
+        ),
+        Result(
+            "full-text search, p99 at 50/s",
+            searched.percentile(0.99),
+            "ms",
+            "<= 50 ms",
+            searched.percentile(0.99) <= 50 and searched.errors == 0,
+            raw_search,
+            "same SQL via asyncpg",
+            f"{len(SEARCHES)} searches incl. a typo, p50 {searched.percentile(0.5):.1f} ms",
+        ),
+        Result(
+            "worker memory under list load",
+            memory.peak / 2**20,
+            "MB",
+            "<= 150 MB RSS",
+            memory.peak / 2**20 <= 150,
+        ),
+    ]
+
+
+async def export(data_dir: Path) -> list[Result]:
+    import httpx
+
+    key = key_for(data_dir, "secretariat")
+    with serve(data_dir) as service:
+        async with httpx.AsyncClient(base_url=service.base, timeout=3600) as client:
+            await client.get("/api/v1/reports?limit=1", headers={"Authorization": f"Bearer {key}"})
+            async with PeakRss(service.worker) as memory:
+                started = time.perf_counter()
+                rows = 0
+                async with client.stream(
+                    "GET", "/api/v1/reports.csv", headers={"Authorization": f"Bearer {key}"}
+                ) as response:
+                    async for chunk in response.aiter_bytes():
+                        rows += chunk.count(b"\n")
+                elapsed = time.perf_counter() - started
+        growth = (memory.peak - memory.before) / 2**20
+        async with asyncpg_connection(service.database_url) as connection:
+            started = time.perf_counter()
+
+            class Sink:
+                async def __call__(self, data: bytes) -> None:
+                    return None
+
+            await connection.copy_from_query(
+                "SELECT r.*, v.content FROM reports r JOIN report_revisions v "
+                "ON v.report_id = r.id AND v.revision = r.revision WHERE r.status <> 'draft'",
+                output=Sink(),
+                format="csv",
+            )
+            raw = time.perf_counter() - started
+    return [
+        Result(
+            "export all reports as CSV: RSS growth",
+            growth,
+            "MB",
+            "< 100 MB",
+            growth < 100,
+            note=f"{rows - 1:,} rows in {elapsed:.1f} s ({(rows - 1) / elapsed:,.0f} rows/s)",
+        ),
+        Result(
+            "export all reports as CSV: time",
+            elapsed,
+            "s",
+            "(no target)",
+            True,
+            raw,
+            "raw COPY TO STDOUT",
+        ),
+    ]
+
+
+def main(data_dir: Path) -> list[Result]:
+    return asyncio.run(lists_and_search(data_dir)) + asyncio.run(export(data_dir))
