@@ -120,6 +120,19 @@ def ensure_registry(reports: int, seed: int = 1) -> Path:
     return data_dir
 
 
+@contextlib.contextmanager
+def scratch_copy(data_dir: Path) -> Iterator[Path]:
+    """A throw-away copy of a registry's data directory (the server must not be running)."""
+    scratch = data_dir.with_name(data_dir.name + "-scratch")
+    if scratch.exists():
+        shutil.rmtree(scratch)
+    subprocess.run(["cp", "-a", str(data_dir), str(scratch)], check=True)  # keeps owners
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch)
+
+
 @dataclass
 class Service:
     base: str
@@ -140,30 +153,35 @@ def serve(data_dir: Path, *, workers: int = 1, **settings: str) -> Iterator[Serv
         data_dir, **{f"INCIDENTS_{key.upper()}": value for key, value in settings.items()}
     )
     env["INCIDENTS_WORKERS"] = str(workers)
+    OUT.mkdir(parents=True, exist_ok=True)
+    log_path = OUT / "serve.log"
+    log = log_path.open("w")  # a pipe nobody reads would block the server once full
     process = subprocess.Popen(
         [sys.executable, "-m", "incidents", "serve", "--port", str(port)],
         env=env,
-        stdout=subprocess.PIPE,
+        stdout=log,
         stderr=subprocess.STDOUT,
         text=True,
     )
     base = f"http://127.0.0.1:{port}"
     url = ""
-    assert process.stdout is not None
     deadline = time.monotonic() + 600
-    for line in process.stdout:
-        if match := re.search(r"database: (\S+)\)", line):
+    while not url:
+        if match := re.search(r"database: (\S+)\)", log_path.read_text()):
             url = match.group(1)
-        if "API on" in line:
-            break
-        if time.monotonic() > deadline:
-            raise RuntimeError("serve did not start")
+        elif process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"serve did not start:\n{log_path.read_text()}")
+        time.sleep(0.2)
     _wait_ready(base)
     try:
         yield Service(base, process, url)
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=120)
+        log.close()
+        errors = [line for line in log_path.read_text().splitlines() if "ERROR" in line]
+        if errors:
+            print(f"  the service logged {len(errors)} error(s), see {log_path}: {errors[0]}")
 
 
 def _wait_ready(base: str) -> None:
@@ -252,6 +270,9 @@ def _ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+REQUEST_TIMEOUT = 60
+
+
 async def open_loop(
     base: str, rate: float, seconds: float, request: Any, *, connections: int = 64
 ) -> Load:
@@ -275,16 +296,18 @@ async def open_loop(
         return await idle.get()
 
     async def one(scheduled: float, payload: bytes) -> None:
-        nonlocal errors
+        nonlocal errors, opened
         reader, writer = await connection()
         try:
-            writer.write(payload)
-            status = await _read_response(reader)
+            async with asyncio.timeout(REQUEST_TIMEOUT):
+                writer.write(payload)
+                status = await _read_response(reader)
             if not 200 <= status < 300:
                 errors += 1
-        except (OSError, asyncio.IncompleteReadError):
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
             errors += 1
             writer.close()
+            opened -= 1  # a new connection may take its place
             return
         latencies.append((time.perf_counter() - scheduled) * 1000)
         idle.put_nowait((reader, writer))

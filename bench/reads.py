@@ -53,7 +53,7 @@ async def _raw_p99(
 ) -> float:
     """The service's own SQL for each query (compiled with its values inline), timed straight
     through asyncpg: what the database costs, without HTTP, Litestar or SQLAlchemy."""
-    from sqlalchemy.dialects import postgresql
+    from sqlalchemy.dialects.postgresql import asyncpg as postgresql
 
     from incidents.db import Database, create_engine
     from incidents.reports.filters import Filters, compile_filters

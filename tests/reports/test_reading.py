@@ -309,3 +309,28 @@ async def test_an_empty_download_still_has_its_header(client: httpx.AsyncClient)
     response = await client.get("/api/v1/reports.csv", params={"q": "nothing matches this xyzzy"})
     assert response.text.splitlines() == [response.text.splitlines()[0]]
     assert response.text.startswith("id,ref,incident_ref")
+
+
+async def test_typo_tolerance_learns_only_words_every_member_may_see(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    # The vocabulary behind typo correction is shared by all viewers, so a word that appears
+    # only in an AMBER report must not be learnt: its misspelling corrects to nothing.
+    amber = await file_accepted(
+        client, members, sharing="TLP:AMBER", title="Quorvexan parsing engine leaks dossiers"
+    )
+    green = await file_accepted(
+        client, members, sharing="TLP:GREEN", title="Zentharic routing engine drops ambulances"
+    )
+    headers = members.other_regulator.headers  # sees both levels
+    refs = {amber["ref"]: "amber", green["ref"]: "green"}
+
+    async def found(query: str) -> set[str]:
+        response = await client.get("/api/v1/reports", params={"q": query}, headers=headers)
+        assert response.status_code == 200, response.text
+        return {refs[item["ref"]] for item in response.json()["items"] if item["ref"] in refs}
+
+    assert await found("quorvexan") == {"amber"}  # the exact word is searched as usual
+    assert await found("zentharic") == {"green"}
+    assert await found("zentharik") == {"green"}  # a typo of a shared word is corrected
+    assert await found("quorvexen") == set()  # a typo of an AMBER-only word is not

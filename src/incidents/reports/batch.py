@@ -27,12 +27,12 @@ from incidents.errors import (
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
 from incidents.reports import schemas
-from incidents.reports.access import visible
+from incidents.reports.access import FILERS, visible
 from incidents.reports.bulk import Filer, NewReport, write_reports
 from incidents.reports.content import check, derive
 from incidents.reports.models import incidents, reports
 from incidents.reports.queries import survivor_of
-from incidents.reports.service import FILERS, content_of
+from incidents.reports.service import content_of
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.validation import collect_errors
 

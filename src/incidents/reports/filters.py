@@ -9,11 +9,11 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, Table, Text, cast, func, literal, literal_column, or_, select
+from sqlalchemy import ColumnElement, Table, Text, cast, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
-from incidents.reports.models import incidents, reports, search_document
+from incidents.reports.models import incidents, reports
 from incidents.reports.schemas import Sharing, Status
 from incidents.taxonomy.service import TaxonomyRegistry
 
@@ -293,20 +293,20 @@ def text_array(values: list[str]) -> ColumnElement[Any]:
 
 
 def text_match(query: str, table: Table = reports) -> ColumnElement[bool]:
-    """PostgreSQL full-text search, or a title close to the words typed (trigram)."""
-    columns = table.c
+    """PostgreSQL full-text search over the stored document; a word the registry's vocabulary
+    does not know also matches its nearest known words (a typo still finds the report)."""
+    document = table.c.search_vector
+    corrected = select(func.reports_search_corrected(query)).scalar_subquery()
     return or_(
-        search_document(table).bool_op("@@")(
-            func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query))
-        ),
-        literal(query).bool_op("<%")(columns.title),
+        document.bool_op("@@")(func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query))),
+        document.bool_op("@@")(corrected),
     )
 
 
 def text_rank(query: str, table: Table = reports) -> Any:
     columns = table.c
     return func.ts_rank(
-        search_document(table),
+        columns.search_vector,
         func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query)),
     ) + func.word_similarity(query, columns.title)
 

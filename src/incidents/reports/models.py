@@ -7,8 +7,6 @@ with their ancestors, so a filter on a domain matches its subdomains with one ar
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -30,7 +28,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 from incidents.db import metadata
 
@@ -129,6 +127,14 @@ reports = Table(
     Column("people_affected", BigInteger),
     Column("deaths", Integer),
     Column("injuries", Integer),
+    # The full-text document, stored (migration 0007): title, summary, system and developer.
+    Column(
+        "search_vector",
+        TSVECTOR,
+        Computed(
+            "reports_search_document(title, summary, ai_system_name, developer)", persisted=True
+        ),
+    ),
     CheckConstraint(
         "status IN ('draft', 'submitted', 'under_review', 'accepted', 'rejected', 'withdrawn')",
         name="status_known",
@@ -148,17 +154,20 @@ reports = Table(
     ),
     Index(None, "incident_id"),
     Index(None, "organization_id", "number"),
-    Index(None, "status", "sharing", "number"),
+    Index("ix_reports_status_number_sharing", "status", "number", "sharing"),
+    # Exactly what every member may see (incidents.reports.access): researchers' pages.
+    Index(
+        "ix_reports_shared_with_members",
+        "number",
+        postgresql_where=text(
+            "status = ANY ('{submitted,under_review,accepted}'::text[]) "
+            "AND sharing = ANY ('{TLP:CLEAR,TLP:GREEN}'::text[])"
+        ),
+    ),
     Index(None, "occurred_on"),
     Index("ix_reports_submitted_at", "submitted_at"),
     Index("ix_reports_harm_domains", "harm_domains", postgresql_using="gin"),
     Index("ix_reports_jurisdictions", "jurisdictions", postgresql_using="gin"),
-    Index(
-        "ix_reports_title_trigram",
-        "title",
-        postgresql_using="gin",
-        postgresql_ops={"title": "gin_trgm_ops"},
-    ),
     # Duplicate suggestions: the nearest titles among reports of about the same time.
     Index(
         "ix_reports_occurred_title",
@@ -172,15 +181,20 @@ Index("ix_reports_system_occurred", func.lower(reports.c.ai_system_name), report
 Index("ix_reports_developer_occurred", func.lower(reports.c.developer), reports.c.occurred_on)
 
 
-def search_document(table: Table = reports) -> Any:
-    """The full-text document of a report (an indexed expression, see migration 0003)."""
-    columns = table.c
-    return func.reports_search_document(
-        columns.title, columns.summary, columns.ai_system_name, columns.developer
-    )
+Index("ix_reports_search", reports.c.search_vector, postgresql_using="gin")
 
-
-Index("ix_reports_search", search_document(), postgresql_using="gin")
+# The words of reports every member may see, for typo-tolerant search (migration 0007).
+search_words = Table(
+    "search_words",
+    metadata,
+    Column("word", Text, primary_key=True),
+    Index(
+        "ix_search_words_trigram",
+        "word",
+        postgresql_using="gist",
+        postgresql_ops={"word": "gist_trgm_ops"},
+    ),
+)
 
 report_revisions = Table(
     "report_revisions",

@@ -25,6 +25,7 @@ from incidents.ids import new_id
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
 from incidents.reports import schemas
+from incidents.reports.access import FILERS
 from incidents.reports.content import check, derive
 from incidents.reports.duplicates import find_similar
 from incidents.reports.integrity import content_digest
@@ -38,7 +39,6 @@ from incidents.reports.queries import (
 )
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 
-FILERS = ("regulator", "source")
 CONTENT_FIELDS = schemas.ReportContent.__struct_fields__
 
 
@@ -153,8 +153,12 @@ def _filing_statement() -> TextClause:
     """One statement for a new report: its incident (unless it joins one), the report row and
     its first revision. Built once from the tables; a conflicting external_ref inserts no
     report, which the caller turns into 409 (the transaction then rolls back the incident)."""
-    skip = {"number", "ref", "status_reason", "reviewed_at"}
-    columns = [column.name for column in reports.columns if column.name not in skip]
+    skip = {"number", "status_reason", "reviewed_at"}
+    columns = [
+        column.name
+        for column in reports.columns
+        if column.name not in skip and column.computed is None
+    ]
     revision = [column.name for column in report_revisions.columns]
     values = {name: f":{name}" for name in revision}
     values.update(report_id="filed.id", revision="1", content="CAST(:content AS jsonb)")
