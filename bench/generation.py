@@ -40,7 +40,7 @@ async def raw_copy(data_dir: Path) -> float:
             for table in TABLES:
                 await connection.execute(f"DROP TABLE IF EXISTS bench_{table}")
                 await connection.execute(
-                    f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING DEFAULTS)"
+                    f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED)"
                 )
                 dump = data_dir / f"{table}.copy"
                 await connection.copy_from_table(
@@ -86,11 +86,8 @@ async def _columns(connection: object, table: str) -> list[str]:
 
 
 def keep_as_registry(data_dir: Path, reports: int) -> None:
-    """The fresh registry becomes the one the other benchmarks read, unless one is there."""
+    """The fresh registry becomes the one the other benchmarks read (replacing any older one)."""
     registry = DATA / f"registry-{reports}"
-    if (registry / "generated.txt").exists():
-        shutil.rmtree(data_dir)
-        return
     if registry.exists():
         shutil.rmtree(registry)
     data_dir.rename(registry)
