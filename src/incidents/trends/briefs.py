@@ -110,7 +110,7 @@ async def compute(
     filters = scope_filters(request.scope)
     kind, start = parse_period(request.period)
     step("reading the registry")
-    loaded = await load(url, "public", filters, taxonomy)
+    loaded = await load(url, "public", filters, taxonomy, brief=True)
     frame = loaded.frame.collect()
     source = Input(
         frame=frame.lazy(), audience="public", variants=loaded.variants, reference=loaded.reference

@@ -21,10 +21,9 @@ from incidents.reports.models import reports
 
 _dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
 
+# What a trend table reads; arrays cost most to transfer, so nothing more is read for it.
 COLUMNS: list[Any] = [
     reports.c.incident_id.label("incident"),
-    organizations.c.kind.label("filer_kind"),
-    reports.c.reporting_jurisdiction,
     reports.c.jurisdictions,
     reports.c.harm_domains,
     reports.c.harm_types,
@@ -33,6 +32,12 @@ COLUMNS: list[Any] = [
     reports.c.severity_ordinal,
     reports.c.eu_categories,
     reports.c.occurred_on,
+]
+# What a brief reads besides: who filed (timeliness and coverage are about regulators) and when.
+BRIEF_COLUMNS: list[Any] = [
+    *COLUMNS,
+    organizations.c.kind.label("filer_kind"),
+    reports.c.reporting_jurisdiction,
     reports.c.detected_on,
     reports.c.submitted_at,
     cast(literal_column("reports.submitted_at AT TIME ZONE 'UTC'"), Date).label("submitted_on"),
@@ -43,13 +48,18 @@ def report_rows(
     statuses: Sequence[str],
     conditions: Sequence[ColumnElement[bool]],
     flags: Sequence[ColumnElement[bool]] = (),
+    *,
+    brief: bool = False,
 ) -> Select[Any]:
     """One row per counted report; ``flags`` become boolean columns filter_0, filter_1, ...
 
     Filters as columns let one read serve a query and each of its one-filter-fewer variants.
     """
+    flagged = [flag.label(f"filter_{i}") for i, flag in enumerate(flags)]
+    if not brief:
+        return select(*COLUMNS, *flagged).where(reports.c.status.in_(list(statuses)), *conditions)
     return (
-        select(*COLUMNS, *[flag.label(f"filter_{i}") for i, flag in enumerate(flags)])
+        select(*BRIEF_COLUMNS, *flagged)
         .join_from(reports, organizations, organizations.c.id == reports.c.organization_id)
         .where(reports.c.status.in_(list(statuses)), *conditions)
     )

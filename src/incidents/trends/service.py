@@ -114,15 +114,22 @@ class Input(msgspec.Struct, kw_only=True):
         )
 
 
-async def load(url: str, audience: Audience, filters: Filters, taxonomy: TaxonomyRegistry) -> Input:
-    """One read of the registry for a trend or a brief."""
+async def load(
+    url: str,
+    audience: Audience,
+    filters: Filters,
+    taxonomy: TaxonomyRegistry,
+    *,
+    brief: bool = False,
+) -> Input:
+    """One read of the registry for a trend or (``brief``, with who filed and when) a brief."""
     statuses = filters.status if audience == "secretariat" and filters.status else ("accepted",)
     conditions = _filter_conditions(filters, taxonomy)
     if audience == "secretariat":
-        frame = await extract.read(url, extract.report_rows(statuses, conditions))
+        frame = await extract.read(url, extract.report_rows(statuses, conditions, brief=brief))
         return Input(frame=frame, audience=audience, variants=0, reference=reference_of(taxonomy))
     # Each filter as a column: the query, and each query with one filter fewer, from one read.
-    frame = await extract.read(url, extract.report_rows(statuses, [], conditions))
+    frame = await extract.read(url, extract.report_rows(statuses, [], conditions, brief=brief))
     return Input(
         frame=frame, audience=audience, variants=len(conditions), reference=reference_of(taxonomy)
     )
