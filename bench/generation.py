@@ -40,7 +40,8 @@ async def raw_copy(data_dir: Path) -> float:
             for table in TABLES:
                 await connection.execute(f"DROP TABLE IF EXISTS bench_{table}")
                 await connection.execute(
-                    f"CREATE TABLE bench_{table} (LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED)"
+                    f"CREATE TABLE bench_{table} "
+                    f"(LIKE {table} INCLUDING DEFAULTS INCLUDING GENERATED)"
                 )
                 dump = data_dir / f"{table}.copy"
                 await connection.copy_from_table(
