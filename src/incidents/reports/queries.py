@@ -15,6 +15,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    case,
     cast,
     func,
     literal_column,
@@ -46,19 +47,34 @@ _META = (
     "revision",
     "taxonomy_version",
     "external_ref",
-    "created_at",
-    "updated_at",
-    "submitted_at",
-    "reviewed_at",
 )
+_TIMESTAMPS = ("created_at", "updated_at", "submitted_at", "reviewed_at")
+
+
+def _as_json_timestamp(column: ColumnElement[Any]) -> ColumnElement[Any]:
+    """A timestamp as text exactly as msgspec writes it (UTC, "Z", microseconds only when not
+    zero), so a report reads the same in a list (passed through) and alone (decoded, typed)."""
+    utc = func.timezone("UTC", column)
+    fraction = case(
+        (func.extract("microseconds", column) % 1_000_000 != 0, func.to_char(utc, ".US")),
+        else_="",
+    )
+    return func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS').op("||")(fraction).op("||")("Z")
+
 
 REPORT_COLUMNS: list[Any] = [
-    # The whole report as JSON text, merged by PostgreSQL from the stored content and the
-    # metadata, so that Python decodes it once, typed, instead of dict-then-convert.
+    # The whole report as JSON text, merged by PostgreSQL from the stored content (always a
+    # complete ReportContent) and the metadata: a page passes it through untouched, a single
+    # report decodes it once, typed.
     cast(
         report_revisions.c.content.op("||")(
             func.jsonb_build_object(
                 *(item for name in _META for item in (name, reports.c[name])),
+                *(
+                    item
+                    for name in _TIMESTAMPS
+                    for item in (name, _as_json_timestamp(reports.c[name]))
+                ),
                 "incident",
                 func.jsonb_build_object("id", incidents.c.id, "ref", incidents.c.ref),
                 "organization",
@@ -120,7 +136,7 @@ async def get_report(
 
 
 class ReportsPage(msgspec.Struct):
-    items: list[schemas.Report]
+    items: list[msgspec.Raw]  # Report documents as PostgreSQL wrote them
     next: str | None
 
 
@@ -164,7 +180,7 @@ async def list_reports(
     query = list_statement(principal, conditions, sort, query_text, cursor, limit)
     keys = len(_order(sort, query_text)[1])
     rows = (await connection.execute(query)).all()
-    items = [to_report(row) for row in rows[:limit]]
+    items = [msgspec.Raw(row.document.encode()) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]._mapping

@@ -258,7 +258,7 @@ class FacetValue(msgspec.Struct, kw_only=True):
 
 
 class ReportPage(msgspec.Struct, kw_only=True):
-    items: list[Report]
+    items: list[msgspec.Raw]  # each a Report, already JSON (see queries.REPORT_COLUMNS)
     next: str | None
     facets: dict[str, list[FacetValue]] | None = None
 
