@@ -9,7 +9,17 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, Table, Text, cast, func, literal_column, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    Text,
+    cast,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -330,7 +340,7 @@ def text_match(
     if corrected is None:
         return exact
     if isinstance(corrected, str):
-        return or_(exact, document.bool_op("@@")(cast(corrected, TSQUERY)))
+        return or_(exact, document.bool_op("@@")(cast(literal(corrected, Text), TSQUERY)))
     return or_(
         exact,
         document.bool_op("@@")(select(func.reports_search_corrected(query)).scalar_subquery()),
