@@ -57,48 +57,39 @@ async def _raw_p99(
     from sqlalchemy.dialects.postgresql import asyncpg as postgresql
 
     from incidents.db import Database, create_engine
-    from incidents.reports.filters import Filters, compile_filters, search_correction
+    from incidents.reports.filters import Filters, compile_filters
     from incidents.reports.queries import list_statement
     from incidents.taxonomy.service import TaxonomyRegistry
 
     database = Database(create_engine(database_url, pool_size=1))
     registry = TaxonomyRegistry()
-    statements: list[tuple[str | None, str]] = []  # (the search's typo lookup, the page query)
     async with database.connect() as connection:
         await registry.refresh(connection, force=True)
-        for params in queries:
-            single = {"cross_border", "occurred_from", "q"}
-            filters = msgspec.convert(
-                {key: value if key in single else [value] for key, value in params.items()},
-                Filters,
-                strict=False,
-            )
-            corrected = await search_correction(connection, filters.q)
-            conditions = compile_filters(filters, registry, corrected=corrected)
-            query = list_statement(principal, conditions, "newest", filters.q, None, 50)
-            compiled = query.compile(
-                dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
-                compile_kwargs={"literal_binds": True},
-            )
-            lookup = (
-                f"SELECT reports_search_corrected({_quote(filters.q)})::text" if filters.q else None
-            )
-            statements.append((lookup, str(compiled)))
     await database.dispose()
+    statements = []
+    for params in queries:
+        single = {"cross_border", "occurred_from", "q"}
+        filters = msgspec.convert(
+            {key: value if key in single else [value] for key, value in params.items()},
+            Filters,
+            strict=False,
+        )
+        query = list_statement(
+            principal, compile_filters(filters, registry), "newest", filters.q, None, 50
+        )
+        compiled = query.compile(
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            compile_kwargs={"literal_binds": True},
+        )
+        statements.append(str(compiled))
     timings = []
     async with asyncpg_connection(database_url) as connection:
         for _ in range(rounds):
-            for lookup, statement in statements:
+            for statement in statements:
                 started = time.perf_counter()
-                if lookup:
-                    await connection.fetchval(lookup)
                 await connection.fetch(statement)
                 timings.append((time.perf_counter() - started) * 1000)
     return _percentile(timings, 0.99)
-
-
-def _quote(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 async def _principal(database_url: str, kind: str) -> Any:
@@ -145,12 +136,11 @@ async def lists_and_search(data_dir: Path) -> list[Result]:
                 SECONDS,
                 lambda i: http_request("GET", list_paths[i % len(list_paths)], headers=headers),
             )
-        lua = _rotating(list_paths)
         closed = wrk(
             f"{service.base}/api/v1/reports",
             seconds=SECONDS,
             connections=16,
-            script=lua,
+            script=_rotating(list_paths),
             headers=[f"Authorization: Bearer {key}"],
         )
         searched = await open_loop(

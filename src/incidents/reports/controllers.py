@@ -21,12 +21,7 @@ from incidents.openapi import per_format, problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize, link_header
 from incidents.reports import batch, exports, idempotency, queries, schemas, service
 from incidents.reports.duplicates import find_similar
-from incidents.reports.filters import (
-    Filters,
-    compile_filters,
-    provide_filters,
-    search_correction,
-)
+from incidents.reports.filters import Filters, compile_filters, provide_filters
 from incidents.reports.models import reports
 from incidents.taxonomy.service import TaxonomyRegistry
 
@@ -166,8 +161,7 @@ class ReportController(Controller):
         limit: PageSize = DEFAULT_PAGE_SIZE,
         facets: FacetNames = None,
     ) -> Response[Any]:
-        corrected = await search_correction(db, filters.q)
-        conditions = compile_filters(filters, taxonomy, corrected=corrected)
+        conditions = compile_filters(filters, taxonomy)
         wanted = exports.negotiate(request)
         if wanted != "json":
             return exports.stream_reports(request, principal, conditions, wanted)
@@ -407,8 +401,7 @@ class IncidentController(Controller):
     ) -> Response[Any]:
         # cross_border is a property of the incident as a whole, not of each report.
         report_filters = msgspec.structs.replace(filters, cross_border=None)
-        corrected = await search_correction(db, filters.q)
-        conditions = compile_filters(report_filters, taxonomy, corrected=corrected)
+        conditions = compile_filters(report_filters, taxonomy)
         wanted = exports.negotiate(request)
         if wanted != "json":
             return exports.stream_incidents(

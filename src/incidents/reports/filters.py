@@ -9,19 +9,8 @@ from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from litestar.params import QueryParameter
-from sqlalchemy import (
-    ColumnElement,
-    Table,
-    Text,
-    cast,
-    func,
-    literal,
-    literal_column,
-    or_,
-    select,
-)
-from sqlalchemy.dialects.postgresql import ARRAY, TSQUERY
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import ColumnElement, Table, Text, cast, func, literal_column, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
 from incidents.reports.models import incidents, reports
@@ -217,22 +206,10 @@ def _allowed(
     return values
 
 
-class _InQuery:
-    """Look the typo correction up inside the query itself (one round trip, rougher plan)."""
-
-
-IN_QUERY = _InQuery()
-
-
 def compile_filters(
-    filters: Filters,
-    taxonomy: TaxonomyRegistry,
-    table: Table = reports,
-    *,
-    corrected: str | _InQuery | None = IN_QUERY,
+    filters: Filters, taxonomy: TaxonomyRegistry, table: Table = reports
 ) -> list[ColumnElement[bool]]:
-    """SQL conditions for ``filters``; unknown codes and countries are a 422 naming the filter.
-    ``corrected`` is ``search_correction(q)`` when the caller looked it up beforehand."""
+    """SQL conditions for ``filters``; unknown codes and countries are a 422 naming the filter."""
     columns = table.c
     current = taxonomy.current
     errors: list[FieldError] = []
@@ -301,7 +278,7 @@ def compile_filters(
             )
         )
     if filters.q:
-        conditions.append(text_match(filters.q, table, corrected))
+        conditions.append(text_match(filters.q, table))
     if errors:
         raise ValidationFailed("Invalid filter", errors=errors)
     return conditions
@@ -315,35 +292,14 @@ def text_array(values: list[str]) -> ColumnElement[Any]:
     return cast(values, ARRAY(Text))
 
 
-async def search_correction(connection: AsyncConnection, query: str | None) -> str | None:
-    """The search with each word the vocabulary does not know widened to its nearest known
-    words (a tsquery), or None when every word is known."""
-    if not query:
-        return None
-    found = await connection.scalar(select(cast(func.reports_search_corrected(query), Text)))
-    return str(found) if found is not None else None
-
-
-def text_match(
-    query: str, table: Table = reports, corrected: str | _InQuery | None = IN_QUERY
-) -> ColumnElement[bool]:
+def text_match(query: str, table: Table = reports) -> ColumnElement[bool]:
     """PostgreSQL full-text search over the stored document; a word the registry's vocabulary
-    does not know also matches its nearest known words (a typo still finds the report).
-
-    Given the correction already looked up, the planner sees constants and estimates how rare
-    the words are (a rare name is read from the text index, not by walking every report);
-    otherwise the correction is a subquery the planner has to guess about."""
+    does not know also matches its nearest known words (a typo still finds the report)."""
     document = table.c.search_vector
-    exact = document.bool_op("@@")(
-        func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query))
-    )
-    if corrected is None:
-        return exact
-    if isinstance(corrected, str):
-        return or_(exact, document.bool_op("@@")(cast(literal(corrected, Text), TSQUERY)))
+    corrected = select(func.reports_search_corrected(query)).scalar_subquery()
     return or_(
-        exact,
-        document.bool_op("@@")(select(func.reports_search_corrected(query)).scalar_subquery()),
+        document.bool_op("@@")(func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query))),
+        document.bool_op("@@")(corrected),
     )
 
 
