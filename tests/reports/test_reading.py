@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.reports import queries
 from tests.factories import Members
 from tests.reports.helpers import file, file_accepted
 from tests.test_app import assert_problem
@@ -228,6 +229,57 @@ async def test_pages_follow_the_link_header_without_gaps_or_repeats(
         await client.get("/api/v1/reports", params={"limit": 500, "status": "accepted"})
     ).json()["items"]
     assert seen == [item["ref"] for item in everything]
+
+
+async def _walk(client: httpx.AsyncClient, params: dict[str, Any]) -> list[str]:
+    """Every ref of a listing, following the cursor page by page."""
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = (
+            await client.get(
+                "/api/v1/reports", params={**params, "cursor": cursor} if cursor else params
+            )
+        ).json()
+        seen += [item["ref"] for item in page["items"]]
+        cursor = page["next"]
+        if cursor is None:
+            return seen
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{"status": "accepted"}, {"jurisdiction": "KE"}, {"q": "deepfake"}, {"harm_domain": "1"}],
+    ids=str,
+)
+async def test_a_filtered_listing_is_the_same_however_the_page_is_found(
+    client: httpx.AsyncClient,
+    members: Members,
+    corpus: dict[str, dict[str, Any]],
+    monkeypatch: pytest.MonkeyPatch,
+    params: dict[str, str],
+) -> None:
+    """A filtered page is looked for among the newest WINDOW reports first, then among the
+    matches alone: with windows too small to fill a page, pages must not change, and what the
+    public may not see stays out either way."""
+    hidden = await file_accepted(
+        client,
+        members,
+        sharing="TLP:GREEN",
+        title="Deepfake credit scoring in Kenya",
+        affected_jurisdictions=["KE"],
+        harms=[{"domain": "1.1", "harm_type": "economic_property", "affected_groups": []}],
+    )
+    for sort in ("newest", "oldest"):
+        expected = await _walk(client, {**params, "sort": sort, "limit": 500})
+        assert expected
+        assert hidden["ref"] not in expected
+        for window in (1, 2):
+            monkeypatch.setattr(queries, "WINDOW", window)
+            for limit in (1, 2, 500):
+                found = await _walk(client, {**params, "sort": sort, "limit": limit})
+                assert found == expected, (sort, window, limit)
+        monkeypatch.undo()
 
 
 async def test_other_sort_orders_paginate_too(

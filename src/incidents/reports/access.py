@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, any_, literal_column, or_, true
+from sqlalchemy import ColumnElement, FromClause, and_, any_, literal_column, or_, true
 
 from incidents.members.schemas import Principal
 from incidents.reports.models import reports
@@ -30,14 +30,16 @@ SHARING_SEEN_BY = {
 }
 
 
-def visible(principal: Principal | None, table: Table = reports) -> ColumnElement[bool]:
+def visible(principal: Principal | None, table: FromClause = reports) -> ColumnElement[bool]:
     """The condition a report row must meet to be seen by ``principal`` (None: the public)."""
     if principal is None:
         return visible_to(None, None, table)
     return visible_to(principal.kind, principal.organization_id, table)
 
 
-def visible_to(kind: str | None, organization: Any, table: Table = reports) -> ColumnElement[bool]:
+def visible_to(
+    kind: str | None, organization: Any, table: FromClause = reports
+) -> ColumnElement[bool]:
     """`visible` for a kind of viewer and its organization (an id, or a bound parameter for a
     statement built once and run for many viewers of that kind)."""
     columns = table.c

@@ -23,6 +23,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.util import ClauseAdapter
 
 from incidents.errors import FieldError, NotFound, ValidationFailed
 from incidents.members.models import organizations
@@ -167,6 +168,15 @@ def _after(sort: Sort, keys: list[Any], values: list[Any]) -> ColumnElement[bool
     return tuple_(*keys) < tuple_(*values)
 
 
+# A filtered page is first looked for among the newest WINDOW reports the caller may see: a
+# common filter fills the page there after a short walk down the number index. A rare one (a small
+# country, a product name) does not, and walking further would read every report to the end of the
+# registry, filtering, so the page is then taken from the matches alone, found through the filters'
+# own indexes and sorted (few by construction: fewer than a page per WINDOW reports). Either way
+# a page costs at most about WINDOW index entries, whatever PostgreSQL estimates for the filter.
+WINDOW = 5_000
+
+
 async def list_reports(
     connection: AsyncConnection,
     principal: Principal | None,
@@ -177,15 +187,37 @@ async def list_reports(
     cursor: str | None = None,
     limit: int = 50,
 ) -> ReportsPage:
-    query = list_statement(principal, conditions, sort, query_text, cursor, limit)
-    keys = len(_order(sort, query_text)[1])
+    adaptive = bool(conditions) and sort in ("newest", "oldest")
+    query = list_statement(
+        principal, conditions, sort, query_text, cursor, limit, plan="window" if adaptive else None
+    )
     rows = (await connection.execute(query)).all()
+    if adaptive and len(rows) <= limit:
+        # Not a full page among the newest WINDOW: the matches are rare, read them directly.
+        query = list_statement(
+            principal, conditions, sort, query_text, cursor, limit, plan="matches"
+        )
+        rows = (await connection.execute(query)).all()
+    keys = len(_order(sort, query_text)[1])
     items = [msgspec.Raw(row.document.encode()) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
         last = rows[limit - 1]._mapping
         next_cursor = encode_cursor([last[f"_key{i}"] for i in range(keys)])
     return ReportsPage(items=items, next=next_cursor)
+
+
+_MATCH_COLUMNS = ("id", "number", "status", "sharing", "organization_id")
+
+
+def _cursor_after(sort: Sort, keys: list[Any], cursor: str | None) -> list[ColumnElement[bool]]:
+    """The condition for rows after ``cursor`` (none without one)."""
+    if not cursor:
+        return []
+    values = decode_cursor(cursor, len(keys))
+    if sort == "occurred":
+        values[0] = msgspec.convert(values[0], type=date, strict=False)
+    return [_after(sort, keys, values)]
 
 
 def list_statement(
@@ -195,17 +227,51 @@ def list_statement(
     query_text: str | None,
     cursor: str | None,
     limit: int,
+    plan: Literal["window", "matches"] | None = None,
 ) -> Select[Any]:
-    """The page query: one row more than asked tells whether there is a next page."""
+    """The page query: one row more than asked tells whether there is a next page.
+
+    ``plan`` (newest / oldest only): "window" looks only among the newest WINDOW visible
+    reports; "matches" sorts the matching reports without walking the number index."""
     order, keys = _order(sort, query_text)
-    query = report_select(visible(principal), *conditions)
-    if cursor:
-        values = decode_cursor(cursor, len(keys))
-        if sort == "occurred":
-            values[0] = msgspec.convert(values[0], type=date, strict=False)
-        query = query.where(_after(sort, keys, values))
+    after = _cursor_after(sort, keys, cursor)
+    if plan == "window":
+        # The newest WINDOW visible reports as a subquery (its LIMIT keeps the filters outside
+        # it), the page's filters then applied to those rows only.
+        recent = (
+            select(reports)
+            .where(visible(principal), *after)
+            .order_by(*order)
+            .limit(WINDOW)
+            .subquery("recent")
+        )
+        query = report_select(*conditions)
+    elif plan == "matches":
+        # The matching reports through the filters' own indexes alone, with what the visibility
+        # rule and the order need (materialized, so that the planner cannot fold the rule back
+        # in and read its partial index whole); of those visible, the page's ids in order; only
+        # then the page's documents. No walk down the number index.
+        matching = (
+            select(*(reports.c[name] for name in _MATCH_COLUMNS))
+            .where(*conditions)
+            .cte("matching")
+            .prefix_with("MATERIALIZED")
+        )
+        number = matching.c.number
+        page = (
+            select(matching.c.id)
+            .where(visible(principal, matching), *_cursor_after(sort, [number], cursor))
+            .order_by(number.desc() if sort == "newest" else number.asc())
+            .limit(limit + 1)
+        )
+        query = report_select(reports.c.id.in_(page.scalar_subquery()))
+        unindexed = reports.c.number + 0  # 51 rows to sort; never a walk down the index
+        order = [unindexed.desc() if sort == "newest" else unindexed.asc()]
+    else:
+        query = report_select(visible(principal), *conditions, *after)
     query = query.add_columns(*[key.label(f"_key{i}") for i, key in enumerate(keys)])
-    return query.order_by(*order).limit(limit + 1)
+    query = query.order_by(*order).limit(limit + 1)
+    return ClauseAdapter(recent).traverse(query) if plan == "window" else query
 
 
 async def list_revisions(
