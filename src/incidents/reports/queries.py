@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import msgspec
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Select,
     Table,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     tuple_,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
 from incidents.errors import FieldError, NotFound, ValidationFailed
@@ -210,6 +212,16 @@ async def list_reports(
 _MATCH_COLUMNS = ("id", "number", "status", "sharing", "organization_id")
 
 
+def _columns_used(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
+    """The id, the number and every column of reports the conditions read."""
+    names = {"id", "number"}
+    for condition in conditions:
+        for element in visitors.iterate(condition):
+            if isinstance(element, Column) and element.table is reports:
+                names.add(element.name)
+    return [reports.c[name] for name in sorted(names)]
+
+
 def _cursor_after(sort: Sort, keys: list[Any], cursor: str | None) -> list[ColumnElement[bool]]:
     """The condition for rows after ``cursor`` (none without one)."""
     if not cursor:
@@ -235,43 +247,45 @@ def list_statement(
     reports; "matches" sorts the matching reports without walking the number index."""
     order, keys = _order(sort, query_text)
     after = _cursor_after(sort, keys, cursor)
-    if plan == "window":
-        # The newest WINDOW visible reports as a subquery (its LIMIT keeps the filters outside
-        # it), the page's filters then applied to those rows only.
-        recent = (
-            select(reports)
-            .where(visible(principal), *after)
-            .order_by(*order)
-            .limit(WINDOW)
-            .subquery("recent")
-        )
-        query = report_select(*conditions)
-    elif plan == "matches":
-        # The matching reports through the filters' own indexes alone, with what the visibility
-        # rule and the order need (materialized, so that the planner cannot fold the rule back
-        # in and read its partial index whole); of those visible, the page's ids in order; only
-        # then the page's documents. No walk down the number index.
-        matching = (
-            select(*(reports.c[name] for name in _MATCH_COLUMNS))
-            .where(*conditions)
-            .cte("matching")
-            .prefix_with("MATERIALIZED")
-        )
-        number = matching.c.number
+    if plan is None:
+        query = report_select(visible(principal), *conditions, *after)
+    else:
+        if plan == "window":
+            # The newest WINDOW visible reports as a subquery (its LIMIT keeps the filters
+            # outside it), the filters then applied to those rows only.
+            source: Any = (
+                select(*_columns_used(conditions))
+                .where(visible(principal), *after)
+                .order_by(*order)
+                .limit(WINDOW)
+                .subquery("recent")
+            )
+            adapt = ClauseAdapter(source).traverse
+            wanted = [adapt(condition) for condition in conditions]
+        else:
+            # The matching reports through the filters' own indexes alone, with what the
+            # visibility rule and the order need (materialized, so that the planner cannot fold
+            # the rule back in and read its partial index whole); then the visible ones.
+            source = (
+                select(*(reports.c[name] for name in _MATCH_COLUMNS))
+                .where(*conditions)
+                .cte("matching")
+                .prefix_with("MATERIALIZED")
+            )
+            wanted = [visible(principal, source), *_cursor_after(sort, [source.c.number], cursor)]
+        number = source.c.number
         page = (
-            select(matching.c.id)
-            .where(visible(principal, matching), *_cursor_after(sort, [number], cursor))
+            select(source.c.id)
+            .where(*wanted)
             .order_by(number.desc() if sort == "newest" else number.asc())
             .limit(limit + 1)
         )
+        # Documents are built for the page's rows only.
         query = report_select(reports.c.id.in_(page.scalar_subquery()))
-        unindexed = reports.c.number + 0  # 51 rows to sort; never a walk down the index
+        unindexed = reports.c.number + 0  # a page of rows to sort, never a walk down the index
         order = [unindexed.desc() if sort == "newest" else unindexed.asc()]
-    else:
-        query = report_select(visible(principal), *conditions, *after)
     query = query.add_columns(*[key.label(f"_key{i}") for i, key in enumerate(keys)])
-    query = query.order_by(*order).limit(limit + 1)
-    return ClauseAdapter(recent).traverse(query) if plan == "window" else query
+    return query.order_by(*order).limit(limit + 1)
 
 
 async def list_revisions(
