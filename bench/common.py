@@ -197,15 +197,20 @@ def _wait_ready(base: str) -> None:
 
 
 def key_for(data_dir: Path, kind: str) -> str:
-    """A fresh API key for the first organization of ``kind`` in the bench registry."""
-    listed = incidents("members", "list-orgs", data_dir=data_dir)
-    for line in listed.splitlines():
-        parts = line.split()
-        if len(parts) > 1 and parts[1] == kind:
-            issued = incidents(
-                "members", "issue-key", parts[0], "--label", "bench", data_dir=data_dir
-            )
-            return re.search(r"key:\s+(\S+)", issued).group(1)  # type: ignore[union-attr]
+    """A fresh API key for the first organization of ``kind`` in the bench registry (a
+    generated registry holds regulators only: a research or secretariat one is added)."""
+    for attempt in range(2):
+        listed = incidents("members", "list-orgs", data_dir=data_dir)
+        for line in listed.splitlines():
+            parts = line.split()
+            if len(parts) > 1 and parts[1] == kind:
+                issued = incidents(
+                    "members", "issue-key", parts[0], "--label", "bench", data_dir=data_dir
+                )
+                return re.search(r"key:\s+(\S+)", issued).group(1)  # type: ignore[union-attr]
+        if attempt == 0:
+            name = f"Bench {kind}"
+            incidents("members", "add-org", "--name", name, "--kind", kind, data_dir=data_dir)
     raise RuntimeError(f"no {kind} organization in {data_dir}")
 
 

@@ -44,20 +44,45 @@ BRIEF_COLUMNS: list[Any] = [
 ]
 
 
+# The columns of COLUMNS each trend dimension reads (a trend table reads only those of its
+# dimensions, plus the incident and the date); the others arrive empty.
+DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
+    "harm_domain": ("harm_domains",),
+    "harm_subdomain": ("harm_domains",),
+    "harm_type": ("harm_types",),
+    "sector": ("sectors",),
+    "severity": ("severity", "severity_ordinal"),
+    "country": ("jurisdictions",),
+    "region": ("jurisdictions",),
+    "sub_region": ("jurisdictions",),
+    "development": ("jurisdictions",),
+}
+_ALWAYS = ("incident", "occurred_on")
+
+
+def columns_for(dimensions: Sequence[str]) -> list[str]:
+    """The names of COLUMNS a trend by ``dimensions`` needs."""
+    wanted = {*_ALWAYS, *(name for d in dimensions for name in DIMENSION_COLUMNS[d])}
+    return [column.name for column in COLUMNS if column.name in wanted]
+
+
 def report_rows(
     statuses: Sequence[str],
     conditions: Sequence[ColumnElement[bool]],
     flags: Sequence[ColumnElement[bool]] = (),
     *,
     brief: bool = False,
+    only: Sequence[str] | None = None,
 ) -> Select[Any]:
     """One row per counted report; ``flags`` become boolean columns filter_0, filter_1, ...
+    ``only`` names the COLUMNS to read (all by default; not for briefs).
 
     Filters as columns let one read serve a query and each of its one-filter-fewer variants.
     """
     flagged = [flag.label(f"filter_{i}") for i, flag in enumerate(flags)]
     if not brief:
-        return select(*COLUMNS, *flagged).where(reports.c.status.in_(list(statuses)), *conditions)
+        wanted = [c for c in COLUMNS if only is None or c.name in only]
+        return select(*wanted, *flagged).where(reports.c.status.in_(list(statuses)), *conditions)
     return (
         select(*BRIEF_COLUMNS, *flagged)
         .join_from(reports, organizations, organizations.c.id == reports.c.organization_id)
@@ -82,4 +107,21 @@ def _read(url: str, sql: str) -> pl.DataFrame:
 
 async def read(url: str, query: Select[Any]) -> pl.LazyFrame:
     frame = await asyncio.to_thread(_read, url, to_sql(query))
-    return frame.lazy()
+    return _completed(frame).lazy()
+
+
+# What a column of COLUMNS holds when it was not read: nothing, of its type.
+_EMPTY: dict[str, pl.Expr] = {
+    "jurisdictions": pl.lit([], dtype=pl.List(pl.String)),
+    "harm_domains": pl.lit([], dtype=pl.List(pl.String)),
+    "harm_types": pl.lit([], dtype=pl.List(pl.String)),
+    "sectors": pl.lit([], dtype=pl.List(pl.String)),
+    "eu_categories": pl.lit([], dtype=pl.List(pl.String)),
+    "severity": pl.lit(None, dtype=pl.String),
+    "severity_ordinal": pl.lit(None, dtype=pl.Int16),
+}
+
+
+def _completed(frame: pl.DataFrame) -> pl.DataFrame:
+    missing = [expr.alias(name) for name, expr in _EMPTY.items() if name not in frame.columns]
+    return frame.with_columns(missing) if missing else frame

@@ -121,15 +121,20 @@ async def load(
     taxonomy: TaxonomyRegistry,
     *,
     brief: bool = False,
+    by: Sequence[str] | None = None,
 ) -> Input:
-    """One read of the registry for a trend or (``brief``, with who filed and when) a brief."""
+    """One read of the registry for a trend by ``by`` (only the columns those dimensions need)
+    or (``brief``: every column, with who filed and when) a brief."""
     statuses = filters.status if audience == "secretariat" and filters.status else ("accepted",)
     conditions = _filter_conditions(filters, taxonomy)
+    only = extract.columns_for(by) if by is not None and not brief else None
     if audience == "secretariat":
-        frame = await extract.read(url, extract.report_rows(statuses, conditions, brief=brief))
+        query = extract.report_rows(statuses, conditions, brief=brief, only=only)
+        frame = await extract.read(url, query)
         return Input(frame=frame, audience=audience, variants=0, reference=reference_of(taxonomy))
     # Each filter as a column: the query, and each query with one filter fewer, from one read.
-    frame = await extract.read(url, extract.report_rows(statuses, [], conditions, brief=brief))
+    query = extract.report_rows(statuses, [], conditions, brief=brief, only=only)
+    frame = await extract.read(url, query)
     return Input(
         frame=frame, audience=audience, variants=len(conditions), reference=reference_of(taxonomy)
     )
@@ -185,7 +190,7 @@ async def trend(
     span: Window,
     k: int,
 ) -> TrendTable:
-    source = await load(url, audience_of(principal), filters, taxonomy)
+    source = await load(url, audience_of(principal), filters, taxonomy, by=by)
     return table(source, by, span, k)
 
 
