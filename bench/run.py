@@ -35,7 +35,7 @@ def scaling(sizes: list[int]) -> list[Result]:
     for size in sizes:
         data_dir = ensure_registry(size)
         for result in (
-            asyncio.run(analytics.trends(data_dir, rounds=1))
+            asyncio.run(analytics.trends(data_dir))
             + asyncio.run(reads.lists_and_search(data_dir))[:2]
         ):
             result.name = f"[{size:,}] {result.name}"

@@ -79,9 +79,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
                 # The registry lives on SSD or in memory: with the default (4, spinning disks)
                 # the planner walks the whole number index rather than a status index.
                 "random_page_cost": "1.1",
-                # Filters are skewed (a country with 0.3% of reports, another with 20%): plan
-                # each statement for its values rather than once for any value.
-                "plan_cache_mode": "force_custom_plan",
             }
         },
         json_serializer=_json_text,
