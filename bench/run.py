@@ -36,7 +36,7 @@ def scaling(sizes: list[int]) -> list[Result]:
         data_dir = ensure_registry(size)
         for result in (
             asyncio.run(analytics.trends(data_dir))
-            + asyncio.run(reads.lists_and_search(data_dir))[:2]
+            + asyncio.run(reads.lists_and_search(data_dir))[:3]
         ):
             result.name = f"[{size:,}] {result.name}"
             results.append(result)
