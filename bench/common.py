@@ -196,6 +196,14 @@ def _wait_ready(base: str) -> None:
     raise RuntimeError("the service never became ready")
 
 
+def found(pattern: str, text: str) -> str:
+    """The first group of ``pattern`` in ``text`` (a tool's output); an error if it is not there."""
+    match = re.search(pattern, text)
+    if match is None:
+        raise RuntimeError(f"{pattern!r} not found in:\n{text}")
+    return match.group(1)
+
+
 def key_for(data_dir: Path, kind: str) -> str:
     """A fresh API key for the first organization of ``kind`` in the bench registry (a
     generated registry holds regulators only: a research or secretariat one is added)."""
@@ -207,7 +215,7 @@ def key_for(data_dir: Path, kind: str) -> str:
                 issued = incidents(
                     "members", "issue-key", parts[0], "--label", "bench", data_dir=data_dir
                 )
-                return re.search(r"key:\s+(\S+)", issued).group(1)  # type: ignore[union-attr]
+                return found(r"key:\s+(\S+)", issued)
         if attempt == 0:
             name = f"Bench {kind}"
             incidents("members", "add-org", "--name", name, "--kind", kind, data_dir=data_dir)
@@ -259,7 +267,7 @@ def wrk(
         command += ["-s", handle.name]
     output = subprocess.run([*command, url], capture_output=True, text=True, check=True).stdout
     Path(handle.name).unlink()
-    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    rate = float(found(r"Requests/sec:\s+([\d.]+)", output))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     latency = {m.group(1): _ms(m.group(2)) for m in re.finditer(r"\s+(\d+)%\s+([\d.]+\w+)", output)}
     return {
@@ -271,7 +279,7 @@ def wrk(
 
 
 def _ms(text: str) -> float:
-    value, unit = re.match(r"([\d.]+)(\w+)", text).groups()  # type: ignore[union-attr]
+    value, unit = found(r"^([\d.]+)", text), found(r"^[\d.]+(\w+)", text)
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 

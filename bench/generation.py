@@ -8,7 +8,9 @@ import shutil
 import time
 from pathlib import Path
 
-from bench.common import DATA, Result, asyncpg_connection, incidents, serve
+import asyncpg
+
+from bench.common import DATA, Result, asyncpg_connection, found, incidents, serve
 
 SEED = 1
 TABLES = ("incidents", "reports", "report_revisions", "audit_events")
@@ -28,7 +30,7 @@ def generate(reports: int) -> tuple[float, float, Path]:
         "generate", "--reports", str(reports), "--seed", str(SEED), data_dir=data_dir
     )
     wall = time.perf_counter() - started
-    reported = float(re.search(r"in ([\d.]+) s", output).group(1))  # type: ignore[union-attr]
+    reported = float(found(r"in ([\d.]+) s", output))
     return reported, wall, data_dir
 
 
@@ -77,8 +79,8 @@ async def raw_copy(data_dir: Path) -> float:
     return elapsed
 
 
-async def _columns(connection: object, table: str) -> list[str]:
-    rows = await connection.fetch(  # type: ignore[attr-defined]
+async def _columns(connection: asyncpg.Connection, table: str) -> list[str]:
+    rows = await connection.fetch(
         "SELECT column_name FROM information_schema.columns WHERE table_name = $1 "
         "AND is_generated = 'NEVER' ORDER BY ordinal_position",
         table,

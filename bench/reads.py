@@ -69,7 +69,7 @@ async def _raw_p99(
 
     def sql(query: Any) -> str:
         compiled = query.compile(
-            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]
+            dialect=postgresql.dialect(),  # type: ignore[no-untyped-call]  # untyped upstream
             compile_kwargs={"literal_binds": True},
         )
         return str(compiled)

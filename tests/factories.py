@@ -38,7 +38,11 @@ async def make_member(
     organization = await service.create_organization(
         connection,
         TEST_ACTOR,
-        schemas.OrganizationCreate(name=name, kind=kind, jurisdiction=jurisdiction),  # type: ignore[arg-type]
+        schemas.OrganizationCreate(
+            name=name,
+            kind=kind,  # type: ignore[arg-type]  # a str here; the kinds the tests use are valid
+            jurisdiction=jurisdiction,
+        ),
         known_country_codes(),
     )
     issued = await service.issue_key(connection, TEST_ACTOR, organization.id, "test key")

@@ -54,7 +54,9 @@ class App(Litestar):
     match no route (404, 405), and those must be logged and carry a request id too.
     """
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:  # type: ignore[override]
+    async def __call__(  # type: ignore[override]  # Litestar declares narrower ASGI types
+        self, scope: Scope, receive: Receive, send: Send
+    ) -> None:
         if scope["type"] != ScopeType.HTTP:
             await super().__call__(scope, receive, send)
             return

@@ -66,7 +66,7 @@ async def _wait_until_done(
     for _ in range(300):
         status = (await client.get(location, headers=headers)).json()
         if status["status"] in {"done", "failed"}:
-            return status  # type: ignore[no-any-return]
+            return status  # type: ignore[no-any-return]  # a JSON object, by the API
         await asyncio.sleep(0.1)
     raise AssertionError("the brief never finished")
 

@@ -51,7 +51,7 @@ def negotiate(request: Request[Any, Any, Any]) -> Format:
     best = request.accept.best_match(list(offered), default=None)
     if best is None:
         raise NotAcceptable(f"Can answer with {', '.join(offered)}; not with {accept}")
-    return offered[best]  # type: ignore[return-value]
+    return offered[best]  # type: ignore[return-value]  # MEDIA_TYPES keys are Formats
 
 
 # -- flat rows (CSV, Parquet) -----------------------------------------------------------------

@@ -175,8 +175,8 @@ def provide_filters(
     if errors:
         raise ValidationFailed("Invalid filter", errors=errors)
     return Filters(
-        status=statuses,  # type: ignore[arg-type]
-        sharing=levels,  # type: ignore[arg-type]
+        status=statuses,  # type: ignore[arg-type]  # each checked by _allowed above
+        sharing=levels,  # type: ignore[arg-type]  # each checked by _allowed above
         event_type=event_type,
         min_severity=min_severity,
         codes=tuple((name, _split(values)) for name, values in raw_codes.items() if values),

@@ -164,9 +164,9 @@ def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
 
 def _after(sort: Sort, keys: list[Any], values: list[Any]) -> ColumnElement[bool]:
     if sort == "oldest":
-        return keys[0] > values[0]  # type: ignore[no-any-return]
+        return keys[0] > values[0]  # type: ignore[no-any-return]  # keys are typed Any
     if sort == "newest":
-        return keys[0] < values[0]  # type: ignore[no-any-return]
+        return keys[0] < values[0]  # type: ignore[no-any-return]  # keys are typed Any
     return tuple_(*keys) < tuple_(*values)
 
 

@@ -234,7 +234,12 @@ class BriefController(Controller):
             return Response(content=await jobs.get(db, brief_id, secretariat=secretariat))
         if variant not in jobs.MEDIA:
             raise NotFound(f"A brief comes as {', '.join('.' + v for v in jobs.MEDIA)}")
-        body = await jobs.content(db, brief_id, variant, secretariat=secretariat)  # type: ignore[arg-type]
+        body = await jobs.content(
+            db,
+            brief_id,
+            variant,  # type: ignore[arg-type]  # a key of jobs.MEDIA, checked just above
+            secretariat=secretariat,
+        )
         headers = {}
         if variant in {"pdf", "zip"}:
             headers["Content-Disposition"] = f'attachment; filename="brief-{brief_id}.{variant}"'

@@ -19,7 +19,7 @@ from incidents.db import libpq_url
 from incidents.members.models import organizations
 from incidents.reports.models import reports
 
-_dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+_dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 
 # What a trend table reads; arrays cost most to transfer, so nothing more is read for it.
 COLUMNS: list[Any] = [
