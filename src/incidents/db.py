@@ -79,10 +79,6 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
                 # The registry lives on SSD or in memory: with the default (4, spinning disks)
                 # the planner walks the whole number index rather than a status index.
                 "random_page_cost": "1.1",
-                # Filters are skewed (a country with 0.3% of reports, another with 20%) and
-                # pages carry LIMITs: a plan made once for any value chose badly under load
-                # (measured: search p99 at 50/s 39 ms custom vs 52-100 ms generic).
-                "plan_cache_mode": "force_custom_plan",
             }
         },
         json_serializer=_json_text,
