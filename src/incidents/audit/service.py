@@ -110,6 +110,29 @@ def jsonable(value: Any) -> Any:
     return msgspec.to_builtins(value)
 
 
+def _fields(actor: Actor, draft: EventDraft, occurred_at: datetime) -> dict[str, Any]:
+    """An event's hashed fields, as `canonical` takes them (without the seq)."""
+    return {
+        "event_id": new_id(),
+        "occurred_at": occurred_at,
+        "actor_org_id": actor.org_id,
+        "actor_key_id": actor.key_id,
+        "actor_label": actor.label,
+        "action": draft.action,
+        "entity_type": draft.entity_type,
+        "entity_id": draft.entity_id,
+        "before": jsonable(draft.before),
+        "after": jsonable(draft.after),
+    }
+
+
+def _row(fields: dict[str, Any]) -> dict[str, Any]:
+    """The audit_events columns of an event's fields (the id column is named ``id``)."""
+    row = dict(fields)
+    row["id"] = row.pop("event_id")
+    return row
+
+
 def chain_rows(
     actor: Actor, drafts: Sequence[EventDraft], head_seq: int, head_hash: bytes
 ) -> list[dict[str, Any]]:
@@ -117,43 +140,12 @@ def chain_rows(
     occurred_at = datetime.now(UTC)
     rows: list[dict[str, Any]] = []
     previous = head_hash
-    seq = head_seq
-    for draft in drafts:
-        seq += 1
-        event_id = new_id()
-        before = jsonable(draft.before)
-        after = jsonable(draft.after)
-        own = content_hash(
-            seq=seq,
-            event_id=event_id,
-            occurred_at=occurred_at,
-            actor_org_id=actor.org_id,
-            actor_key_id=actor.key_id,
-            actor_label=actor.label,
-            action=draft.action,
-            entity_type=draft.entity_type,
-            entity_id=draft.entity_id,
-            before=before,
-            after=after,
-        )
+    for seq, draft in enumerate(drafts, start=head_seq + 1):
+        fields = _fields(actor, draft, occurred_at)
+        own = content_hash(seq=seq, **fields)
         link = chain_hash(previous, own)
         rows.append(
-            {
-                "seq": seq,
-                "id": event_id,
-                "occurred_at": occurred_at,
-                "actor_org_id": actor.org_id,
-                "actor_key_id": actor.key_id,
-                "actor_label": actor.label,
-                "action": draft.action,
-                "entity_type": draft.entity_type,
-                "entity_id": draft.entity_id,
-                "before": before,
-                "after": after,
-                "content_hash": own,
-                "prev_hash": previous,
-                "hash": link,
-            }
+            {"seq": seq, **_row(fields), "content_hash": own, "prev_hash": previous, "hash": link}
         )
         previous = link
     return rows
@@ -200,39 +192,16 @@ _SEALED_AT_COMMIT_UP_TO = 20
 
 
 def pending_rows(actor: Actor, drafts: Sequence[EventDraft]) -> list[dict[str, Any]]:
+    """Rows inserted unsealed: PostgreSQL numbers and hashes them at commit."""
     occurred_at = datetime.now(UTC)
     rows = []
     for draft in drafts:
-        event_id = new_id()
-        before = jsonable(draft.before)
-        after = jsonable(draft.after)
-        rows.append(
-            {
-                "id": event_id,
-                "occurred_at": occurred_at,
-                "actor_org_id": actor.org_id,
-                "actor_key_id": actor.key_id,
-                "actor_label": actor.label,
-                "action": draft.action,
-                "entity_type": draft.entity_type,
-                "entity_id": draft.entity_id,
-                "before": _encode_json(before),
-                "after": _encode_json(after),
-                "pending_canonical": pending_canonical(
-                    seq=0,
-                    event_id=event_id,
-                    occurred_at=occurred_at,
-                    actor_org_id=actor.org_id,
-                    actor_key_id=actor.key_id,
-                    actor_label=actor.label,
-                    action=draft.action,
-                    entity_type=draft.entity_type,
-                    entity_id=draft.entity_id,
-                    before=before,
-                    after=after,
-                ),
-            }
-        )
+        fields = _fields(actor, draft, occurred_at)
+        row = _row(fields)
+        row["before"] = _encode_json(fields["before"])
+        row["after"] = _encode_json(fields["after"])
+        row["pending_canonical"] = pending_canonical(seq=0, **fields)
+        rows.append(row)
     return rows
 
 
