@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -159,13 +159,17 @@ async def ping(connection: AsyncConnection) -> Any:
 
 
 async def copy_rows(
-    connection: AsyncConnection, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    connection: AsyncConnection,
+    table: str,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]] | AsyncIterable[Sequence[Any]],
 ) -> None:
     """Bulk insert with PostgreSQL's binary COPY, inside the connection's current transaction.
 
-    JSON columns take JSON text; everything else takes the Python value asyncpg expects.
+    JSON columns take JSON text; everything else takes the Python value asyncpg expects. Rows
+    from an async iterable are sent a buffer (512 kB) at a time as they are produced.
     """
-    if not rows:
+    if isinstance(rows, Sequence) and not rows:
         return
     raw = await connection.get_raw_connection()
     driver = raw.driver_connection

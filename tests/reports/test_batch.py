@@ -92,6 +92,24 @@ async def test_one_bad_item_stores_nothing_and_every_bad_item_is_named(
     assert await _count(connection) == before
 
 
+async def test_a_bad_item_after_rows_were_sent_still_stores_nothing(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    """Rows are streamed to PostgreSQL while later items are checked: a bad item near the end,
+    after several buffers of good rows went out, must still leave the registry as it was."""
+    before = await _count(connection)
+    items = [report_payload(title=f"Streamed report {n}") for n in range(1500)]
+    items[1490] = report_payload(severity="catastrophic-ish")
+    response = await client.post(
+        "/api/v1/reports/batch", json=items, headers=members.regulator.headers
+    )
+    body = assert_problem(response, 422)
+    assert [(error["index"], error["field"]) for error in body["errors"]] == [(1490, "severity")]
+    assert body["detail"].startswith("1 of 1500 reports are invalid")
+    assert await _count(connection) == before
+    assert (await verify(connection)).ok
+
+
 async def test_duplicate_external_refs_are_named(
     client: httpx.AsyncClient, members: Members
 ) -> None:

@@ -1,8 +1,8 @@
 """Filing many reports at once: a JSON array or NDJSON of up to 5,000 reports, all or nothing.
 
-Items are decoded and checked one by one as the body arrives (NDJSON line by line), every bad
-item is named by its index and field, and only when all are valid are the rows written with
-binary COPY, in one transaction with their incidents, revisions and audit events.
+The body is read within its limits, then each item is decoded, checked and written with binary
+COPY in one pass, in one transaction with their incidents, revisions and audit events. Every bad
+item is named by its index and field, and one bad item rolls the whole batch back.
 """
 
 from __future__ import annotations
@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Any
+from datetime import UTC, date, datetime
 
 import msgspec
 from sqlalchemy import select
@@ -28,7 +27,14 @@ from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
 from incidents.reports import schemas
 from incidents.reports.access import FILERS, visible
-from incidents.reports.bulk import Filer, NewReport, write_reports
+from incidents.reports.bulk import (
+    Filer,
+    NewReport,
+    Placement,
+    Reservation,
+    reserve,
+    stream_reports,
+)
 from incidents.reports.content import check, derive
 from incidents.reports.models import incidents, reports
 from incidents.reports.queries import survivor_of
@@ -91,15 +97,25 @@ class Body:
             yield bytes(raw)
 
 
-class _Valid(msgspec.Struct):
-    index: int
-    content: schemas.ReportContent
-    data: schemas.ReportCreate
-    derived: dict[str, Any]
-    version: int
-
-
 _decoder = msgspec.json.Decoder(schemas.ReportCreate)
+
+
+class _Route(msgspec.Struct):
+    """The two fields of an item that need the database before any row is written."""
+
+    incident: str | None = None
+    external_ref: str | None = None
+
+
+_router = msgspec.json.Decoder(_Route)
+
+
+def _route(raw: bytes) -> _Route:
+    """Read without checking the rest of the item (a malformed item gets its errors later)."""
+    try:
+        return _router.decode(raw)
+    except (msgspec.ValidationError, msgspec.DecodeError):
+        return _Route()
 
 
 def _decode(index: int, raw: bytes) -> tuple[schemas.ReportCreate | None, list[FieldError]]:
@@ -112,66 +128,138 @@ def _decode(index: int, raw: bytes) -> tuple[schemas.ReportCreate | None, list[F
     return None, [FieldError(error.field, error.message, index) for error in errors]
 
 
-class Checked(msgspec.Struct):
-    valid: list[_Valid]
-    incidents: dict[str, tuple[uuid.UUID, str]]
-
-
-async def check_batch(
-    connection: AsyncConnection, principal: Principal, body: Body, taxonomy: TaxonomyRegistry
-) -> Checked:
-    """Read and check every item; raise 422 naming every bad item by index and field."""
+async def read_batch(principal: Principal, body: Body) -> list[bytes]:
+    """The raw items of a batch from someone who may file one, within the size limits."""
     if principal.kind not in FILERS:
         raise Forbidden("Only regulators (and outside sources) file reports")
-    today = datetime.now(UTC).date()
-    valid: list[_Valid] = []
-    errors: list[FieldError] = []
-    external_refs: dict[str, int] = {}
-    count = 0
+    items: list[bytes] = []
     async for raw in body.items():
-        index = count
-        count += 1
-        if count > schemas.MAX_BATCH:
+        if len(items) == schemas.MAX_BATCH:
             raise PayloadTooLarge(f"A batch holds at most {schemas.MAX_BATCH} reports")
-        data, item_errors = _decode(index, raw)
-        if data is not None:
-            version = taxonomy.versions.get(data.taxonomy_version or taxonomy.current.version)
-            if version is None:
-                item_errors = [FieldError("taxonomy_version", "No such released version", index)]
-            else:
-                content = content_of(data)
-                item_errors = [
-                    FieldError(e.field, e.message, index) for e in check(content, version, today)
-                ]
-                if data.external_ref is not None:
-                    if data.external_ref in external_refs:
-                        item_errors.append(
-                            FieldError(
-                                "external_ref",
-                                f"Also used by item {external_refs[data.external_ref]}",
-                                index,
-                            )
-                        )
-                    external_refs.setdefault(data.external_ref, index)
-                if not item_errors and not errors:
-                    derived = derive(content, version, principal.jurisdiction)
-                    valid.append(_Valid(index, content, data, derived, version.version))
-        if item_errors and len(errors) < MAX_ERRORS:
-            errors.extend(item_errors[: MAX_ERRORS - len(errors)])
-            valid.clear()
-    if count == 0:
+        items.append(raw)
+    if not items:
         raise ValidationFailed(
             "The batch is empty", errors=[FieldError("$", "Send at least one report")]
         )
-    links = await _links(connection, principal, valid)
-    errors.extend(links.missing)
-    errors.extend(await _taken_external_refs(connection, principal, external_refs))
-    if errors:
-        raise ValidationFailed(
-            f"{len({e.index for e in errors})} of {count} reports are invalid; nothing was stored",
-            errors=errors,
+    return items
+
+
+class _Errors:
+    """Every bad item's errors, up to MAX_ERRORS."""
+
+    def __init__(self) -> None:
+        self.found: list[FieldError] = []
+
+    def add(self, errors: list[FieldError]) -> None:
+        self.found.extend(errors[: MAX_ERRORS - len(self.found)])
+
+
+async def file_batch(
+    connection: AsyncConnection,
+    principal: Principal,
+    items: list[bytes],
+    taxonomy: TaxonomyRegistry,
+) -> schemas.BatchCreated:
+    """Check every item and write them all with binary COPY, or raise 422 naming every bad item
+    by index and field (the transaction then rolls back whatever was written).
+
+    Named incidents and external references are looked up first, then each item is decoded,
+    checked and COPYed in one pass: PostgreSQL stores a buffer of rows while the next items
+    are being checked. After the first bad item nothing more is sent, but every item is still
+    checked so that all errors are reported at once.
+    """
+    routes = [_route(raw) for raw in items]
+    links = await _links(connection, principal, routes)
+    errors = _Errors()
+    errors.add(links.missing)
+    errors.add(await _taken_external_refs(connection, principal, routes))
+    today = datetime.now(UTC).date()
+    external_refs: dict[str, int] = {}
+
+    async def checked(reservation: Reservation | None) -> AsyncIterator[tuple[int, NewReport]]:
+        for index, raw in enumerate(items):
+            data, item_errors = _decode(index, raw)
+            if data is None:
+                errors.add(item_errors)
+                continue
+            item_errors = _check(index, data, principal, taxonomy, today, external_refs)
+            if item_errors:
+                errors.add(item_errors)
+            elif reservation is not None and not errors.found:
+                yield index, _new_report(data, principal, taxonomy, reservation, index)
+
+    if errors.found:
+        # A named incident or external reference is already wrong: nothing will be written,
+        # but every item is still checked so that all errors are reported at once.
+        async for _ in checked(None):
+            pass
+    else:
+        placements = [Placement(links.incidents.get(route.incident or "")) for route in routes]
+        reservation = await reserve(connection, placements, {})
+        written = await stream_reports(
+            connection,
+            Filer(principal.organization_id, principal.jurisdiction),
+            actor_for(principal),
+            reservation,
+            checked(reservation),
         )
-    return Checked(valid=valid, incidents=links.incidents)
+    if errors.found:
+        bad = {error.index for error in errors.found}
+        raise ValidationFailed(
+            f"{len(bad)} of {len(items)} reports are invalid; nothing was stored",
+            errors=sorted(errors.found, key=lambda error: error.index or 0),
+        )
+    return schemas.BatchCreated(
+        created=len(written),
+        reports=[
+            schemas.BatchItem(id=item.id, ref=item.ref, incident=item.incident) for item in written
+        ],
+    )
+
+
+def _check(
+    index: int,
+    data: schemas.ReportCreate,
+    principal: Principal,
+    taxonomy: TaxonomyRegistry,
+    today: date,
+    external_refs: dict[str, int],
+) -> list[FieldError]:
+    version = taxonomy.versions.get(data.taxonomy_version or taxonomy.current.version)
+    if version is None:
+        return [FieldError("taxonomy_version", "No such released version", index)]
+    errors = [
+        FieldError(e.field, e.message, index) for e in check(content_of(data), version, today)
+    ]
+    if data.external_ref is not None:
+        if data.external_ref in external_refs:
+            errors.append(
+                FieldError(
+                    "external_ref", f"Also used by item {external_refs[data.external_ref]}", index
+                )
+            )
+        external_refs.setdefault(data.external_ref, index)
+    return errors
+
+
+def _new_report(
+    data: schemas.ReportCreate,
+    principal: Principal,
+    taxonomy: TaxonomyRegistry,
+    reservation: Reservation,
+    index: int,
+) -> NewReport:
+    version = taxonomy.versions[data.taxonomy_version or taxonomy.current.version]
+    content = content_of(data)
+    return NewReport(
+        content=content,
+        derived=derive(content, version, principal.jurisdiction),
+        version=version.version,
+        status=data.status,
+        sharing=data.sharing,
+        external_ref=data.external_ref,
+        incident=reservation.slots[index].incident,
+    )
 
 
 class _Links(msgspec.Struct):
@@ -179,9 +267,9 @@ class _Links(msgspec.Struct):
     missing: list[FieldError]
 
 
-async def _links(connection: AsyncConnection, principal: Principal, valid: list[_Valid]) -> _Links:
+async def _links(connection: AsyncConnection, principal: Principal, routes: list[_Route]) -> _Links:
     """Resolve every named incident once (after merges); each must hold a report you can see."""
-    named = sorted({item.data.incident for item in valid if item.data.incident})
+    named = sorted({route.incident for route in routes if route.incident})
     found: dict[str, tuple[uuid.UUID, str]] = {}
     for name in named:
         rows = (
@@ -204,16 +292,20 @@ async def _links(connection: AsyncConnection, principal: Principal, valid: list[
         if can_see is not None:
             found[name] = (survivor.id, survivor.ref)
     missing = [
-        FieldError("incident", f"No incident {item.data.incident} that you can see", item.index)
-        for item in valid
-        if item.data.incident and item.data.incident not in found
+        FieldError("incident", f"No incident {route.incident} that you can see", index)
+        for index, route in enumerate(routes)
+        if route.incident and route.incident not in found
     ]
     return _Links(incidents=found, missing=missing)
 
 
 async def _taken_external_refs(
-    connection: AsyncConnection, principal: Principal, wanted: dict[str, int]
+    connection: AsyncConnection, principal: Principal, routes: list[_Route]
 ) -> list[FieldError]:
+    wanted: dict[str, int] = {}
+    for index, route in enumerate(routes):
+        if route.external_ref is not None:
+            wanted.setdefault(route.external_ref, index)
     if not wanted:
         return []
     taken = await connection.execute(
@@ -235,33 +327,3 @@ def _uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
-
-
-async def write_batch(
-    connection: AsyncConnection, principal: Principal, checked: Checked
-) -> schemas.BatchCreated:
-    """Write checked reports with binary COPY, with their incidents, revisions and audit events."""
-    items = [
-        NewReport(
-            content=item.content,
-            derived=item.derived,
-            version=item.version,
-            status=item.data.status,
-            sharing=item.data.sharing,
-            external_ref=item.data.external_ref,
-            incident=checked.incidents[item.data.incident] if item.data.incident else None,
-        )
-        for item in checked.valid
-    ]
-    written = await write_reports(
-        connection,
-        Filer(principal.organization_id, principal.jurisdiction),
-        actor_for(principal),
-        items,
-    )
-    return schemas.BatchCreated(
-        created=len(written),
-        reports=[
-            schemas.BatchItem(id=item.id, ref=item.ref, incident=item.incident) for item in written
-        ],
-    )

@@ -128,7 +128,7 @@ class ReportController(Controller):
             settings.batch_max_body_bytes,
             idempotency.fingerprint_prefix(request.method, request.url.path),
         )
-        checked = await batch.check_batch(db, principal, body, taxonomy)
+        items = await batch.read_batch(principal, body)
 
         async def fingerprint() -> bytes:
             return body.digest
@@ -138,7 +138,7 @@ class ReportController(Controller):
             principal,
             idempotency_key,
             fingerprint,
-            lambda: batch.write_batch(db, principal, checked),
+            lambda: batch.file_batch(db, principal, items, taxonomy),
             status=201,
         )
 
