@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -207,7 +208,7 @@ async def _raw_copy(database_url: str, batches: int, size: int) -> float:
         started = time.perf_counter()
         for _ in range(batches):
             async with connection.transaction():
-                rows = [(__import__("uuid").uuid4(), *row) for row in template]
+                rows = [(uuid.uuid4(), *row) for row in template]
                 await connection.copy_records_to_table(
                     "bench_baseline", records=rows, columns=["id", *columns]
                 )
