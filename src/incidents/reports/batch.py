@@ -182,7 +182,7 @@ async def file_batch(
             if data is None:
                 errors.add(item_errors)
                 continue
-            item_errors = _check(index, data, principal, taxonomy, today, external_refs)
+            item_errors = _check(index, data, taxonomy, today, external_refs)
             if item_errors:
                 errors.add(item_errors)
             elif reservation is not None and not errors.found:
@@ -220,7 +220,6 @@ async def file_batch(
 def _check(
     index: int,
     data: schemas.ReportCreate,
-    principal: Principal,
     taxonomy: TaxonomyRegistry,
     today: date,
     external_refs: dict[str, int],
