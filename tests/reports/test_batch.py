@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import httpx
 import msgspec
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import verify
+from incidents.reports import batch
 from incidents.reports.models import reports
 from tests.factories import Members, report_payload
 from tests.test_app import assert_problem
@@ -131,6 +133,33 @@ async def test_duplicate_external_refs_are_named(
         (0, "external_ref"),
         (2, "external_ref"),
     }
+
+
+async def test_an_external_ref_taken_meanwhile_is_a_conflict_and_stores_nothing(
+    client: httpx.AsyncClient,
+    members: Members,
+    connection: AsyncConnection,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """External references are checked before the rows are streamed; one filed by someone else
+    in between is caught by the unique index during the COPY and answered 409, not 500."""
+    await client.post(
+        "/api/v1/reports",
+        json=report_payload(external_ref="ODPC-RACE"),
+        headers=members.regulator.headers,
+    )
+    before = await _count(connection)
+
+    async def nothing_taken(*_: object) -> list[object]:
+        return []  # as if the other filing committed just after this check
+
+    monkeypatch.setattr(batch, "_taken_external_refs", nothing_taken)
+    items = [report_payload(), report_payload(external_ref="ODPC-RACE")]
+    response = await client.post(
+        "/api/v1/reports/batch", json=items, headers=members.regulator.headers
+    )
+    assert "nothing was stored" in assert_problem(response, 409)["detail"]
+    assert await _count(connection) == before
 
 
 async def test_limits_and_formats(client: httpx.AsyncClient, members: Members) -> None:

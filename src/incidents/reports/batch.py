@@ -12,11 +12,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime
 
+import asyncpg
 import msgspec
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.errors import (
+    Conflict,
     FieldError,
     Forbidden,
     PayloadTooLarge,
@@ -32,6 +34,7 @@ from incidents.reports.bulk import (
     NewReport,
     Placement,
     Reservation,
+    complete,
     reserve,
     stream_reports,
 )
@@ -39,10 +42,11 @@ from incidents.reports.content import check, derive
 from incidents.reports.models import incidents, reports
 from incidents.reports.queries import survivor_of
 from incidents.reports.service import content_of
-from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from incidents.validation import collect_errors
 
 MAX_ERRORS = 1_000
+_EXTERNAL_REF_INDEX = "uq_reports_organization_external_ref"
 NDJSON_TYPES = {"application/x-ndjson", "application/ndjson", "application/jsonl"}
 
 
@@ -182,12 +186,25 @@ async def file_batch(
             if data is None:
                 errors.add(item_errors)
                 continue
-            item_errors = _check(index, data, taxonomy, today, external_refs)
+            item_errors, content, version = _check(index, data, taxonomy, today, external_refs)
             if item_errors:
                 errors.add(item_errors)
             elif reservation is not None and not errors.found:
-                yield index, _new_report(data, principal, taxonomy, reservation, index)
+                yield (
+                    index,
+                    NewReport(
+                        content=content,
+                        derived=derive(content, version, principal.jurisdiction),
+                        version=version.version,
+                        status=data.status,
+                        sharing=data.sharing,
+                        external_ref=data.external_ref,
+                        incident=reservation.slots[index].incident,
+                    ),
+                )
 
+    actor = actor_for(principal)
+    streamed = None
     if errors.found:
         # A named incident or external reference is already wrong: nothing will be written,
         # but every item is still checked so that all errors are reported at once.
@@ -196,19 +213,28 @@ async def file_batch(
     else:
         placements = [Placement(links.incidents.get(route.incident or "")) for route in routes]
         reservation = await reserve(connection, placements, {})
-        written = await stream_reports(
-            connection,
-            Filer(principal.organization_id, principal.jurisdiction),
-            actor_for(principal),
-            reservation,
-            checked(reservation),
-        )
-    if errors.found:
+        try:
+            streamed = await stream_reports(
+                connection,
+                Filer(principal.organization_id, principal.jurisdiction),
+                actor,
+                reservation,
+                checked(reservation),
+            )
+        except asyncpg.UniqueViolationError as error:
+            # Another filing took one of these external references after they were checked.
+            if error.constraint_name != _EXTERNAL_REF_INDEX:
+                raise
+            raise Conflict(
+                "A report with one of these external_refs was filed meanwhile; nothing was stored"
+            ) from None
+    if errors.found or streamed is None:
         bad = {error.index for error in errors.found}
         raise ValidationFailed(
             f"{len(bad)} of {len(items)} reports are invalid; nothing was stored",
             errors=sorted(errors.found, key=lambda error: error.index or 0),
         )
+    written = await complete(connection, actor, streamed)
     return schemas.BatchCreated(
         created=len(written),
         reports=[
@@ -223,13 +249,14 @@ def _check(
     taxonomy: TaxonomyRegistry,
     today: date,
     external_refs: dict[str, int],
-) -> list[FieldError]:
+) -> tuple[list[FieldError], schemas.ReportContent, Taxonomy]:
+    """An item's errors, with its content and the taxonomy version it is checked against."""
+    content = content_of(data)
     version = taxonomy.versions.get(data.taxonomy_version or taxonomy.current.version)
     if version is None:
-        return [FieldError("taxonomy_version", "No such released version", index)]
-    errors = [
-        FieldError(e.field, e.message, index) for e in check(content_of(data), version, today)
-    ]
+        errors = [FieldError("taxonomy_version", "No such released version", index)]
+        return errors, content, taxonomy.current
+    errors = [FieldError(e.field, e.message, index) for e in check(content, version, today)]
     if data.external_ref is not None:
         if data.external_ref in external_refs:
             errors.append(
@@ -238,27 +265,7 @@ def _check(
                 )
             )
         external_refs.setdefault(data.external_ref, index)
-    return errors
-
-
-def _new_report(
-    data: schemas.ReportCreate,
-    principal: Principal,
-    taxonomy: TaxonomyRegistry,
-    reservation: Reservation,
-    index: int,
-) -> NewReport:
-    version = taxonomy.versions[data.taxonomy_version or taxonomy.current.version]
-    content = content_of(data)
-    return NewReport(
-        content=content,
-        derived=derive(content, version, principal.jurisdiction),
-        version=version.version,
-        status=data.status,
-        sharing=data.sharing,
-        external_ref=data.external_ref,
-        incident=reservation.slots[index].incident,
-    )
+    return errors, content, version
 
 
 class _Links(msgspec.Struct):

@@ -191,7 +191,16 @@ async def write_reports(
         for index, item in enumerate(items):
             yield index, item
 
-    return await stream_reports(connection, filer, actor, reservation, each(), action=action)
+    streamed = await stream_reports(connection, filer, actor, reservation, each(), action=action)
+    return await complete(connection, actor, streamed)
+
+
+class Streamed(msgspec.Struct):
+    """Reports copied, with what `complete` still has to write for them."""
+
+    revisions: list[tuple[Any, ...]]
+    drafts: list[EventDraft]
+    written: list[Written]
 
 
 async def stream_reports(
@@ -202,13 +211,14 @@ async def stream_reports(
     items: AsyncIterator[tuple[int, NewReport]],
     *,
     action: str = "report.created",
-) -> list[Written]:
-    """COPY reports as ``items`` yields them (each with its index in ``reservation``), then
-    their revisions and audit events.
+) -> Streamed:
+    """COPY the new incidents, then reports as ``items`` yields them (each with its index in
+    ``reservation``); `complete` then writes their revisions and audit events.
 
     The reports' rows are sent a buffer at a time while the next ones are still being built
     (or checked, for a batch): PostgreSQL stores and indexes one buffer on the other core while
-    Python prepares the next, instead of the two taking turns.
+    Python prepares the next, instead of the two taking turns. A caller that finds a bad item
+    meanwhile raises before `complete`, so a rejected batch never takes the audit chain's head.
     """
     now = reservation.at
     await copy_rows(connection, "incidents", ["id", "number", "year"], reservation.new_incidents)
@@ -273,9 +283,14 @@ async def stream_reports(
             yield tuple(row[column] for column in REPORT_COLUMNS)
 
     await copy_rows(connection, "reports", REPORT_COLUMNS, report_rows())
-    await copy_rows(connection, "report_revisions", REVISION_COLUMNS, revision_rows)
-    await append(connection, actor, drafts)
-    return written
+    return Streamed(revisions=revision_rows, drafts=drafts, written=written)
+
+
+async def complete(connection: AsyncConnection, actor: Actor, streamed: Streamed) -> list[Written]:
+    """The first revisions and audit events of reports `stream_reports` copied."""
+    await copy_rows(connection, "report_revisions", REVISION_COLUMNS, streamed.revisions)
+    await append(connection, actor, streamed.drafts)
+    return streamed.written
 
 
 def _new_incidents(placements: Sequence[Placement], known: dict[str, Any]) -> int:
