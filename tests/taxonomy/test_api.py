@@ -72,6 +72,9 @@ async def test_geography_lists_countries_regions_and_groupings(client: httpx.Asy
     assert set(regions) == {"Africa", "Americas", "Asia", "Europe", "Oceania"}
     assert "Sub-Saharan Africa" in regions["Africa"]
     assert body["developments"] == ["developed", "developing"]
+    kenya = next(country for country in body["countries"] if country["code"] == "KE")
+    assert kenya["population"] > 40_000_000
+    assert (kenya["inhabited"], kenya["un_member"], kenya["g20_member"]) == (True, True, False)
 
 
 async def test_the_secretariat_releases_a_version_and_it_is_current_at_once(

@@ -13,7 +13,7 @@ import msgspec
 
 from incidents.errors import FieldError, ValidationFailed
 from incidents.taxonomy.geography import FILE_NAME as GEOGRAPHY_FILE
-from incidents.taxonomy.geography import read_csv
+from incidents.taxonomy.geography import Country, read_csv
 from incidents.taxonomy.schemas import (
     CrosswalkFile,
     DimensionFile,
@@ -279,3 +279,17 @@ def _check_geography(document: TaxonomyDocument) -> Iterable[FileProblem]:
     for country in document.geography:
         if not re.fullmatch(r"[A-Z]{2}", country.code):
             yield FileProblem(GEOGRAPHY_FILE, country.code, "not an ISO 3166-1 alpha-2 code")
+        yield from (
+            FileProblem(GEOGRAPHY_FILE, country.code, reason)
+            for reason in _country_inconsistencies(country)
+        )
+
+
+def _country_inconsistencies(country: Country) -> Iterable[str]:
+    if country.global_south != (country.development == "developing"):
+        yield "global_south must be true exactly when development is developing"
+    if country.inhabited != (bool(country.region) and bool(country.population)):
+        yield "inhabited must be true exactly for an M49 area with a population above 0"
+    for flag in ("un_member", "oecd_member", "g20_member", "eu_member"):
+        if getattr(country, flag) and not country.inhabited:
+            yield f"{flag} is true for an area marked uninhabited"
