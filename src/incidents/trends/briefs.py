@@ -129,6 +129,11 @@ async def compute(
     in_period = incidents.filter(metrics.period_start("occurred_on", kind) == start)
     emerging = _emerging(source, kind, start, k)
     border = metrics.cross_border(in_period, kind).collect()
+    border = _hide_small(border, ["incidents", "cross_border"], k).with_columns(
+        share=pl.when(pl.col("incidents").is_null() | pl.col("cross_border").is_null())
+        .then(None)
+        .otherwise(pl.col("share"))
+    )
     pairs = _hide_small(metrics.country_pairs(in_period).collect(), ["incidents"], k)
     pairs = pairs.filter(pl.col("incidents").is_not_null()).head(TOP_PAIRS)
     reports = source.rows()
