@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +16,7 @@ from incidents.reports.content import check, derive
 from incidents.reports.integrity import verify_all
 from incidents.reports.models import report_revisions, reports
 from incidents.reports.schemas import ReportContent
-from incidents.synthetic.generate import generate
+from incidents.synthetic.generate import generate, sample
 from incidents.synthetic.world import vocabulary
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from tests.conftest import cloned_database
@@ -135,7 +135,35 @@ async def test_delays_cross_the_deadlines_and_emerging_risks_rise(generated: Gen
     early = [row for row in generated.rows if row.occurred_on < early_cutoff]
     assert share(recent) > 1.5 * share(early)
     assert max(row.occurred_on for row in generated.rows) <= END
-    assert min(row.occurred_on for row in generated.rows) >= END - timedelta(days=5 * 366)
+    first_day = END - timedelta(days=5 * 366)
+    assert min(row.occurred_on for row in generated.rows if row.occurred_precision == "day") >= (
+        first_day
+    )
+    # A date known to the year or month is stored as its period's first day.
+    assert min(row.occurred_on for row in generated.rows) >= first_day.replace(month=1, day=1)
+
+
+async def test_reports_of_one_incident_disagree_as_regulators_do(generated: Generated) -> None:
+    by_incident: dict[Any, list[Any]] = {}
+    for row in generated.rows:
+        by_incident.setdefault(row.incident_id, []).append(row)
+    several = [group for group in by_incident.values() if len(group) > 1]
+
+    def disagree(value: Callable[[Any], object]) -> int:
+        return sum(1 for group in several if len({value(row) for row in group}) > 1)
+
+    assert disagree(lambda row: row.severity) > 0
+    assert disagree(lambda row: (row.occurred_on.year, (row.occurred_on.month - 1) // 3)) > 0
+    assert disagree(lambda row: row.occurred_precision) > 0
+    assert disagree(lambda row: tuple(row.affected_jurisdictions)) > 0
+    assert {row.occurred_precision for row in generated.rows} == {"day", "month", "year"}
+    abroad = [
+        row
+        for row in generated.rows
+        if row.reporting_jurisdiction not in row.affected_jurisdictions
+    ]
+    assert abroad
+    assert all(row.reporting_jurisdiction in row.jurisdictions for row in abroad)
 
 
 async def test_the_same_seed_gives_the_same_registry(
@@ -146,14 +174,40 @@ async def test_the_same_seed_gives_the_same_registry(
         async with database.connect() as connection:
             again = (
                 await connection.execute(
-                    select(reports.c.id, reports.c.title).order_by(reports.c.id)
+                    select(reports.c.id, report_revisions.c.content)
+                    .join(report_revisions, report_revisions.c.report_id == reports.c.id)
+                    .order_by(reports.c.id)
                 )
             ).all()
             incident_count = (
                 await connection.execute(text("SELECT count(*) FROM incidents"))
             ).scalar_one()
         await database.dispose()
-    first = sorted((row.id, row.title) for row in generated.rows)
-    assert [(row.id, row.title) for row in again] == first
+    first = sorted((row.id, row.content) for row in generated.rows)
+    assert [(row.id, row.content) for row in again] == first
     assert incident_count == len({row.incident_id for row in generated.rows})
     assert datetime.now(UTC) > max(row.submitted_at for row in generated.rows if row.submitted_at)
+
+
+async def test_another_seed_gives_another_registry(generated: Generated) -> None:
+    other = sample(generated.taxonomy, reports_wanted=COUNT, seed=4, end=END)
+    assert [row["title"] for row in other] != [row.title for row in generated.rows]
+
+
+async def test_the_in_memory_sample_is_the_registry_generate_writes(generated: Generated) -> None:
+    built = sample(generated.taxonomy, reports_wanted=COUNT, seed=3, end=END)
+    columns = (
+        "id",
+        "incident_id",
+        "title",
+        "severity",
+        "occurred_on",
+        "occurred_precision",
+        "reporting_jurisdiction",
+        "affected_jurisdictions",
+        "status",
+        "sharing",
+    )
+    assert [tuple(row[column] for column in columns) for row in built] == [
+        tuple(getattr(row, column) for column in columns) for row in generated.rows
+    ]

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import math
 import random
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -41,7 +42,16 @@ from incidents.members import schemas as member_schemas
 from incidents.members import service as members
 from incidents.reports.bulk import REPORT_COLUMNS, REVISION_COLUMNS
 from incidents.reports.models import reports
-from incidents.synthetic.world import Regulator, World, label, plan, seeded_uuid, vocabulary
+from incidents.synthetic.world import (
+    Member,
+    Regulator,
+    World,
+    choose_members,
+    label,
+    plan,
+    seeded_uuid,
+    vocabulary,
+)
 from incidents.taxonomy.service import Taxonomy
 
 logger = logging.getLogger("incidents.synthetic")
@@ -104,10 +114,19 @@ class Generator:
         self.group_ancestors = _ancestors(taxonomy, "affected_group")
         harm_dimension = taxonomy.dimensions["harm_domain"]
         self.root = {code: harm_dimension.root_of(code) for code in harm_dimension.codes}
-        self.ordinal = {
-            code: taxonomy.dimensions["severity"].ordinal(code) for code in world.severities
-        }
+        severity = taxonomy.dimensions["severity"]
         self.rank = {code: rank for rank, code in enumerate(world.severities)}
+        # By rank: (code, ordinal, event type); the two highest ranks are serious.
+        self.severity_of = [
+            (
+                code,
+                severity.ordinal(code),
+                "hazard" if rank < world.words.hazard_ranks else "incident",
+            )
+            for rank, code in enumerate(world.severities)
+        ]
+        self.serious_from = len(world.severities) - 2
+        self.shift_mu = math.log(world.words.disagreement.occurred_shift_median_days)
         self.kind_label = {
             code: label(taxonomy, "ai_system_type", code)
             for code in taxonomy.dimensions["ai_system_type"].codes
@@ -116,6 +135,7 @@ class Generator:
             code: label(taxonomy, "sector", code) for code in taxonomy.dimensions["sector"].codes
         }
         self.country_name = {code: country.name for code, country in taxonomy.countries.items()}
+        self.sub_region = {code: country.sub_region for code, country in taxonomy.countries.items()}
         self.language_of = {
             code: world.languages.get(country.region or "Europe", world.languages["Europe"])
             for code, country in taxonomy.countries.items()
@@ -125,19 +145,28 @@ class Generator:
     def incident(self, rows: Rows, budget: int) -> int:
         world, rng = self.world, self.rng
         random_ = rng.random
+        shape, differ = world.words.geography, world.words.disagreement
         position = math.log1p(random_() * (math.e**1.2 - 1)) / 1.2  # more reports every year
         occurred = world.start + timedelta(days=min(self.span, int(position * self.span)))
         quarter = min(world.quarters - 1, int(position * world.quarters))
-        origin = world.countries.pick(rng)
+        home = world.reporting.pick(rng)
+        origin = home if random_() >= shape.foreign_reporter else self._exposed(home)
         countries = [origin]
-        if random_() < 0.15 and len(world.regulators) > 1:
+        if random_() < shape.cross_border:
             for _ in range(1 + int(random_() ** 2 * 4)):
-                other = world.countries.pick(rng)
+                other = self._near(origin) if random_() < shape.neighbours else self._exposed("")
                 if other not in countries:
                     countries.append(other)
-        filers = [_one(rng, world.regulators[country]) for country in countries]
-        local = world.regulators[origin]
-        if len(countries) == 1 and len(local) > 1 and random_() < 0.08:
+        local = world.regulators[home]
+        filers = [_one(rng, local)]
+        for country in countries:
+            if country != home and country in world.regulators and random_() < shape.co_reporter:
+                filers.append(_one(rng, world.regulators[country]))
+        if len(countries) > 1 and random_() < shape.bystander:
+            bystander = world.reporting.pick(rng)
+            if bystander != home and bystander not in countries:
+                filers.append(_one(rng, world.regulators[bystander]))
+        if len(filers) == 1 and len(local) > 1 and random_() < shape.second_regulator:
             filers.append(local[(local.index(filers[0]) + 1) % len(local)])
         del filers[budget:]
         domains = world.domains_by_quarter[quarter]
@@ -163,23 +192,19 @@ class Generator:
             harm_types.add(harm_type)
             for group in chosen:
                 affected_groups.update(self.group_ancestors[group])
-        severity = world.severity_pick.pick(rng)
-        rank = self.rank[severity]
-        hazard = rank < world.words.hazard_ranks
-        serious = rank >= len(world.severities) - 2
+        rank = self.rank[world.severity_pick.pick(rng)]
         system = world.systems.pick(rng)
         sector = world.sectors.pick(rng)
         people = int(rng.lognormvariate(3.7, 2.0)) + 1
+        # The event's own toll; a report that calls it a hazard gives none.
+        harmed = rank >= world.words.hazard_ranks
         deaths = (
-            0 if hazard or not serious or random_() < 0.7 else int(rng.lognormvariate(0.5, 1.2)) + 1
+            int(rng.lognormvariate(0.5, 1.2)) + 1
+            if harmed and rank >= self.serious_from and random_() >= 0.7
+            else 0
         )
-        injuries = 0 if hazard or random_() < 0.8 else int(rng.lognormvariate(1, 1.3)) + 1
-        eu = [_one(rng, world.eu_categories)] if serious and not hazard else []
-        occurred_text = occurred.isoformat()
-        precision = "day"
-        if random_() < 0.1:
-            occurred_text, precision = occurred_text[:7], "month"
-        period_start = occurred if precision == "day" else occurred.replace(day=1)
+        injuries = int(rng.lognormvariate(1, 1.3)) + 1 if harmed and random_() >= 0.8 else 0
+        eu_category = _one(rng, world.eu_categories)
         causal = [
             world.causal[name].pick(rng)
             for name in ("causal_entity", "causal_intent", "causal_timing")
@@ -215,23 +240,46 @@ class Generator:
         }
         variant = int(random_() * 1000)
         created: datetime | None = None
-        shared = {
-            "event_type": "hazard" if hazard else "incident",
-            "severity": severity,
-            "severity_ordinal": self.ordinal[severity],
-            "eu_categories": eu,
-            "harm_domains": sorted(harm_domains),
-            "harm_types": sorted(harm_types),
-            "affected_groups": sorted(affected_groups),
-            "sectors": [sector],
-        }
+        shared_domains = sorted(harm_domains)
+        shared_types = sorted(harm_types)
+        shared_groups = sorted(affected_groups)
+        sectors = [sector]
         for index, filer in enumerate(filers):
+            # Later reports see the same event differently (the first report is the reference).
+            report_rank, report_date, report_affected = rank, occurred, affected
+            if index:
+                draw = random_()
+                if draw < differ.severity_one_step + differ.severity_two_steps:
+                    report_rank = self._step(rank, 1 if draw < differ.severity_one_step else 2)
+                if random_() < differ.occurred_shift:
+                    shift = 1 + min(
+                        differ.occurred_shift_max_days,
+                        int(rng.lognormvariate(self.shift_mu, 1.2)),
+                    )
+                    report_date = occurred + timedelta(days=shift if random_() < 0.5 else -shift)
+                    report_date = min(max(report_date, world.start), self.today)
+                if random_() < differ.countries:
+                    report_affected = self._other_view(countries, filer.jurisdiction)
+            draw = random_()
+            if draw < differ.year_precision:
+                occurred_text, precision = str(report_date.year), "year"
+                period_start = report_date.replace(month=1, day=1)
+            elif draw < differ.year_precision + differ.month_precision:
+                occurred_text, precision = report_date.isoformat()[:7], "month"
+                period_start = report_date.replace(day=1)
+            else:
+                occurred_text, precision = report_date.isoformat(), "day"
+                period_start = report_date
+            severity, ordinal, event_type = self.severity_of[report_rank]
+            hazard = event_type == "hazard"
+            eu = [eu_category] if not hazard and report_rank >= self.serious_from else []
             language = self.language_of[filer.jurisdiction].pick(rng)
             templates = words.templates.get(language) or words.templates["en"]
             title = templates[(variant + index) % len(templates)].format(**fill)[:300]
             summary = (words.summaries.get(language) or words.summaries["en"]).format(**fill)
             detected = min(
-                occurred + timedelta(days=min(365, int(rng.lognormvariate(1.1, 1.2)))), self.today
+                report_date + timedelta(days=min(365, int(rng.lognormvariate(1.1, 1.2)))),
+                self.today,
             )
             detected = max(detected, period_start)
             delay = min(400, int(rng.lognormvariate(1.8 + 0.4 * index, 1.0)))
@@ -248,11 +296,13 @@ class Generator:
             if status == "accepted" or status == "rejected":
                 reviewed = min(submitted + timedelta(days=1 + int(random_() * 19)), self.now)
             sharing = world.sharing.pick(rng)
+            report_deaths = 0 if hazard else deaths
+            report_injuries = 0 if hazard else injuries
             content = {
                 "title": title,
                 "summary": summary,
                 "language": language,
-                "event_type": shared["event_type"],
+                "event_type": event_type,
                 "severity": severity,
                 "eu_serious_incident": eu,
                 "harms": harms,
@@ -260,13 +310,13 @@ class Generator:
                 "causal_intent": causal[1],
                 "causal_timing": causal[2],
                 "ai_system": ai_system,
-                "sectors": [sector],
-                "affected_jurisdictions": affected,
+                "sectors": sectors,
+                "affected_jurisdictions": report_affected,
                 "occurred_on": occurred_text,
                 "detected_on": detected.isoformat(),
                 "people_affected": people,
-                "deaths": deaths,
-                "injuries": injuries,
+                "deaths": report_deaths,
+                "injuries": report_injuries,
                 "sources": [
                     {
                         "url": f"https://news.example.org/{incident_number}/{index}",
@@ -279,7 +329,11 @@ class Generator:
             canonical = _canonical.encode(content)
             report_id = seeded_uuid(rng, submitted)
             number = next(self.report_numbers)
-            jurisdictions = sorted({*affected, filer.jurisdiction})
+            jurisdictions = (
+                report_affected
+                if filer.jurisdiction in report_affected
+                else sorted([*report_affected, filer.jurisdiction])
+            )
             rows.reports.append(
                 (
                     report_id,
@@ -298,14 +352,14 @@ class Generator:
                     title,
                     summary,
                     language,
-                    shared["event_type"],
+                    event_type,
                     severity,
-                    shared["severity_ordinal"],
+                    ordinal,
                     eu,
-                    shared["harm_domains"],
-                    shared["harm_types"],
-                    shared["affected_groups"],
-                    shared["sectors"],
+                    shared_domains,
+                    shared_types,
+                    shared_groups,
+                    sectors,
                     causal[0],
                     causal[1],
                     causal[2],
@@ -317,14 +371,14 @@ class Generator:
                     system.developer,
                     system.deployer,
                     filer.jurisdiction,
-                    affected,
+                    report_affected,
                     jurisdictions,
                     period_start,
                     precision,
                     detected,
                     people,
-                    deaths,
-                    injuries,
+                    report_deaths,
+                    report_injuries,
                     reviewed,
                     "Insufficient evidence that an AI system was involved"
                     if status == "rejected"
@@ -365,6 +419,34 @@ class Generator:
         rows.incidents.append((incident_id, incident_number, occurred.year, created))
         return len(filers)
 
+    def _exposed(self, besides: str) -> str:
+        """An affected country drawn from where harm happens, other than ``besides``."""
+        while (found := self.world.exposure.pick(self.rng)) == besides:
+            pass
+        return str(found)
+
+    def _near(self, origin: str) -> str:
+        """A country of the same M49 sub-region (the origin itself when it stands alone)."""
+        return str(self.world.nearby[self.sub_region[origin]].pick(self.rng))
+
+    def _step(self, rank: int, steps: int) -> int:
+        """A severity ``steps`` up or down the ladder from ``rank``, staying on it."""
+        up = self.rng.random() < 0.5
+        moved = rank + steps if up else rank - steps
+        if not 0 <= moved < len(self.severity_of):
+            moved = rank - steps if up else rank + steps
+        return min(max(moved, 0), len(self.severity_of) - 1)
+
+    def _other_view(self, countries: list[str], own: str) -> list[str]:
+        """The affected countries as one regulator sees them: only its own (or the first) of
+        several, or one more from the same part of the world."""
+        if len(countries) > 1 and self.rng.random() < 0.5:
+            return [own if own in countries else countries[0]]
+        extra = self._near(countries[0])
+        if extra in countries:
+            extra = self._exposed("")
+        return sorted({*countries, extra})
+
 
 _canonical = msgspec.json.Encoder(order="sorted")
 
@@ -398,28 +480,26 @@ async def _reserve(connection: AsyncConnection, sequence: str, count: int) -> It
 
 
 async def ensure_members(
-    connection: AsyncConnection, taxonomy: Taxonomy, rng: random.Random, actor: Actor
+    connection: AsyncConnection, taxonomy: Taxonomy, chosen: list[Member], actor: Actor
 ) -> dict[str, list[Regulator]]:
-    """Regulators for the countries that report (several in the busiest), and research members."""
+    """The chosen countries' regulators (several in the busiest), and research members."""
     words = vocabulary()
-    countries = sorted(taxonomy.countries)
-    reporting = [
-        code for code in countries if taxonomy.countries[code].region and rng.random() < 0.8
-    ]
-    rng.shuffle(reporting)
     existing = {org.name: org for org in await members.list_organizations(connection)}
     regulators: dict[str, list[Regulator]] = {}
-    for position, code in enumerate(reporting):
-        count = 3 if position < 5 else 2 if position < 12 else 1
-        for kind in words.words["regulator_kinds"][:count]:
-            name = f"{taxonomy.countries[code].name} {kind}"
+    for member in chosen:
+        for kind in words.words["regulator_kinds"][: member.regulators]:
+            name = f"{taxonomy.countries[member.code].name} {kind}"
             organization = existing.get(name) or await members.create_organization(
                 connection,
                 actor,
-                member_schemas.OrganizationCreate(name=name, kind="regulator", jurisdiction=code),
+                member_schemas.OrganizationCreate(
+                    name=name, kind="regulator", jurisdiction=member.code
+                ),
                 taxonomy.countries,
             )
-            regulators.setdefault(code, []).append(Regulator(organization.id, name, code))
+            regulators.setdefault(member.code, []).append(
+                Regulator(organization.id, name, member.code)
+            )
     for name in words.words["research_names"]:
         if name not in existing:
             await members.create_organization(
@@ -467,17 +547,14 @@ async def generate(
 ) -> Summary:
     """Generate ``reports_wanted`` reports into the registry (one transaction)."""
     started = asyncio.get_running_loop().time()
-    end = end or datetime.now(UTC).date()
-    # Everything happens before the start of the end day, so that the same seed and end date
-    # give the same registry whatever the time of day.
-    now = datetime.combine(end, time(0), UTC)
-    start = end - timedelta(days=round(365.25 * years))
+    now, start, end = _calendar(end, years)
     rng = random.Random(seed)
     actor = Actor(label=f"synthetic:seed={seed}")
     async with database.transaction() as connection:
         await connection.execute(text("SET LOCAL synchronous_commit = off"))
         await connection.execute(text("SET LOCAL maintenance_work_mem = '512MB'"))
-        regulators = await ensure_members(connection, taxonomy, rng, actor)
+        chosen = choose_members(taxonomy, rng, vocabulary().geography)
+        regulators = await ensure_members(connection, taxonomy, chosen, actor)
         await seal_pending(connection)  # the load below rebuilds audit_events' indexes
         empty = (await connection.execute(select(reports.c.id).limit(1))).first() is None
         indexes = await _secondary_indexes(connection) if empty else []
@@ -487,7 +564,7 @@ async def generate(
             # Empty already; truncating gives the tables new files in this transaction, which
             # lets PostgreSQL (wal_level=minimal, as the embedded cluster runs) skip the WAL.
             await connection.execute(text("TRUNCATE report_revisions, reports, incidents"))
-        world = plan(taxonomy, rng, regulators, start, end)
+        world = plan(taxonomy, rng, chosen, regulators, start, end)
         generator = Generator(world, rng, now, actor.label)
         generator.incident_numbers = await _reserve(connection, "incident_numbers", reports_wanted)
         generator.report_numbers = await _reserve(connection, "report_numbers", reports_wanted)
@@ -545,6 +622,48 @@ async def generate(
         seconds=round(asyncio.get_running_loop().time() - started, 2),
         indexes_rebuilt=bool(indexes),
     )
+
+
+def _calendar(end: date | None, years: int) -> tuple[datetime, date, date]:
+    """(now, first day, last day) of a registry ending on ``end`` (today by default)."""
+    end = end or datetime.now(UTC).date()
+    # Everything happens before the start of the end day, so that the same seed and end date
+    # give the same registry whatever the time of day.
+    return datetime.combine(end, time(0), UTC), end - timedelta(days=round(365.25 * years)), end
+
+
+def sample(
+    taxonomy: Taxonomy,
+    *,
+    reports_wanted: int,
+    seed: int = 1,
+    years: int = 5,
+    end: date | None = None,
+) -> list[dict[str, Any]]:
+    """The report rows (column -> value) ``generate`` writes for this seed into an empty
+    registry, built in memory: the same content, with organization ids made up from their
+    names. For studying the registry's shape at sizes a test database would take long to fill.
+    """
+    now, start, end = _calendar(end, years)
+    rng = random.Random(seed)
+    chosen = choose_members(taxonomy, rng, vocabulary().geography)
+    kinds = vocabulary().words["regulator_kinds"]
+    regulators = {}
+    for member in chosen:
+        names = [f"{taxonomy.countries[member.code].name} {kind}" for kind in kinds]
+        regulators[member.code] = [
+            Regulator(uuid.uuid5(uuid.NAMESPACE_URL, name), name, member.code)
+            for name in names[: member.regulators]
+        ]
+    world = plan(taxonomy, rng, chosen, regulators, start, end)
+    generator = Generator(world, rng, now, f"synthetic:seed={seed}")
+    generator.incident_numbers = iter(range(1, reports_wanted + 1))
+    generator.report_numbers = iter(range(1, reports_wanted + 1))
+    rows = Rows()
+    made = 0
+    while made < reports_wanted:
+        made += generator.incident(rows, reports_wanted - made)
+    return [dict(zip(GENERATED_COLUMNS, row, strict=True)) for row in rows.reports]
 
 
 async def _write(connection: AsyncConnection, rows: Rows, events: list[dict[str, Any]]) -> None:

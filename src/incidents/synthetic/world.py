@@ -1,5 +1,5 @@
-"""The shape of a synthetic registry, decided once per seed: who reports how much, with which
-AI systems, and how the mix of harms drifts over time (see generate.py for the rows)."""
+"""The shape of a synthetic registry, decided once per seed: who reports how much, where harm
+happens, with which AI systems, and how the mix of harms drifts over time (rows: generate.py)."""
 
 from __future__ import annotations
 
@@ -13,14 +13,51 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import msgspec
 
+from incidents.errors import Conflict
+from incidents.taxonomy.geography import Country
 from incidents.taxonomy.service import Taxonomy
+
+Membership = Literal["un_member", "oecd_member", "g20_member", "eu_member"]
+
+
+class GeographyShape(msgspec.Struct, forbid_unknown_fields=True):
+    """Who reports and who is affected (see vocabulary.toml for the meaning of each number)."""
+
+    reporting_exponent: float
+    reporting_multipliers: dict[Membership, float]
+    exposure_exponent: float
+    exposure_multipliers: dict[Membership, float]
+    jitter: float
+    membership_floor: float
+    membership_ceiling: float
+    cross_border: float
+    neighbours: float
+    foreign_reporter: float
+    co_reporter: float
+    bystander: float
+    second_regulator: float
+
+
+class Disagreement(msgspec.Struct, forbid_unknown_fields=True):
+    """How often a later report of an incident differs from the first (vocabulary.toml)."""
+
+    severity_one_step: float
+    severity_two_steps: float
+    occurred_shift: float
+    occurred_shift_median_days: float
+    occurred_shift_max_days: int
+    countries: float
+    year_precision: float
+    month_precision: float
 
 
 class Vocabulary(msgspec.Struct, forbid_unknown_fields=True):
+    geography: GeographyShape
+    disagreement: Disagreement
     severity_weights: list[float]
     hazard_ranks: int
     emerging_domains: list[str]
@@ -71,6 +108,57 @@ class Regulator:
 
 
 @dataclass
+class Member:
+    """A country with member regulators in this registry, and how much it files."""
+
+    code: str
+    weight: float
+    regulators: int
+
+
+def _weight(country: Country, exponent: float, multipliers: dict[Membership, float]) -> float:
+    weight = math.pow(country.population or 0, exponent)
+    for membership, factor in multipliers.items():
+        if getattr(country, membership):
+            weight *= factor
+    return weight
+
+
+def choose_members(taxonomy: Taxonomy, rng: random.Random, shape: GeographyShape) -> list[Member]:
+    """Which countries have member regulators, busiest first, with how much each files.
+
+    Filing follows population and reporting capacity (OECD, G20 and EU membership stand for a
+    digital economy with an established data-protection or AI regulator), times a per-seed
+    factor, since regulators of similar countries differ in how much they file. Every country
+    with that capacity is a member; others join with a chance that grows with their population.
+    """
+    inhabited = sorted(code for code, country in taxonomy.countries.items() if country.inhabited)
+    if not inhabited:
+        raise Conflict(
+            f"Taxonomy version {taxonomy.version} has no population figures to shape a "
+            "synthetic registry; load a taxonomy whose geography.csv has them"
+        )
+    chosen = []
+    for code in inhabited:
+        country = taxonomy.countries[code]
+        # Drawn for every country, so that one country's membership never shifts another's.
+        factor = rng.lognormvariate(0, shape.jitter)
+        joins = rng.random()
+        capable = any(getattr(country, membership) for membership in shape.reporting_multipliers)
+        # From the floor at 10,000 people to the ceiling at 100 million.
+        chance = math.log10(max(country.population or 1, 1)) / 4 - 1
+        chance = min(shape.membership_ceiling, max(shape.membership_floor, chance))
+        if capable or joins < chance:
+            weight = _weight(country, shape.reporting_exponent, shape.reporting_multipliers)
+            chosen.append((weight * factor, code))
+    chosen.sort(reverse=True)
+    return [
+        Member(code, weight, 3 if rank < 5 else 2 if rank < 12 else 1)
+        for rank, (weight, code) in enumerate(chosen)
+    ]
+
+
+@dataclass
 class System:
     name: str
     developer: str
@@ -89,8 +177,10 @@ class World:
     words: Vocabulary
     start: date
     end: date
-    countries: Weighted
+    reporting: Weighted
     regulators: dict[str, list[Regulator]]
+    exposure: Weighted
+    nearby: dict[str, Weighted]
     systems: Weighted
     domains_by_quarter: list[Weighted]
     harm_types: dict[str, list[str]]
@@ -123,14 +213,27 @@ def _leaves(taxonomy: Taxonomy, dimension: str) -> list[str]:
 def plan(
     taxonomy: Taxonomy,
     rng: random.Random,
+    members: list[Member],
     regulators: dict[str, list[Regulator]],
     start: date,
     end: date,
 ) -> World:
     words = vocabulary()
-    active = sorted(regulators)
-    rng.shuffle(active)
-    countries = Weighted(active, _zipf(len(active), 1.1))
+    shape = words.geography
+    reporting = Weighted([member.code for member in members], [member.weight for member in members])
+    # Where harm happens: anywhere people live, more where AI is deployed at scale.
+    inhabited = sorted(code for code, country in taxonomy.countries.items() if country.inhabited)
+    exposure_of = {
+        code: _weight(taxonomy.countries[code], shape.exposure_exponent, shape.exposure_multipliers)
+        for code in inhabited
+    }
+    by_sub_region: dict[str, list[str]] = {}
+    for code in inhabited:
+        by_sub_region.setdefault(taxonomy.countries[code].sub_region, []).append(code)
+    nearby = {
+        sub_region: Weighted(codes, [exposure_of[code] for code in codes])
+        for sub_region, codes in by_sub_region.items()
+    }
 
     systems = []
     prefixes, suffixes = words.words["system_prefixes"], words.words["system_suffixes"]
@@ -190,8 +293,10 @@ def plan(
         words=words,
         start=start,
         end=end,
-        countries=countries,
+        reporting=reporting,
         regulators=regulators,
+        exposure=Weighted(inhabited, [exposure_of[code] for code in inhabited]),
+        nearby=nearby,
         systems=Weighted(systems, _zipf(len(systems), 0.8)),
         domains_by_quarter=domains_by_quarter,
         harm_types=harm_types,
