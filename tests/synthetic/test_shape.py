@@ -7,11 +7,14 @@ from collections import Counter
 from datetime import date
 from typing import Any
 
+import msgspec
 import pytest
 
+from incidents.errors import Conflict
 from incidents.paths import taxonomy_dir
 from incidents.synthetic.generate import sample
 from incidents.taxonomy.files import read_directory
+from incidents.taxonomy.schemas import TaxonomyDocument
 from incidents.taxonomy.service import Taxonomy
 
 REPORTS = 40_000
@@ -143,3 +146,14 @@ def test_cross_border_pairs_are_mostly_neighbours(rows: Rows, taxonomy: Taxonomy
         if taxonomy.countries[pair[0]].region == taxonomy.countries[pair[1]].region
     ]
     assert len(same_region) >= 6, top
+
+
+def test_a_taxonomy_without_population_figures_is_refused_with_the_reason(
+    taxonomy: Taxonomy,
+) -> None:
+    document = msgspec.to_builtins(taxonomy.document)
+    for country in document["geography"]:
+        del country["population"], country["inhabited"]
+    old = Taxonomy(msgspec.convert(document, TaxonomyDocument, strict=False))
+    with pytest.raises(Conflict, match="no population figures"):
+        sample(old, reports_wanted=100, end=END)

@@ -142,6 +142,15 @@ class Generator:
         }
         self.span = (world.end - world.start).days
 
+    def chunk(self, reports_wanted: int) -> Rows:
+        """The rows of the next incidents, ``reports_wanted`` reports in all (the last incident
+        loses the reports beyond)."""
+        rows = Rows()
+        made = 0
+        while made < reports_wanted:
+            made += self.incident(rows, reports_wanted - made)
+        return rows
+
     def incident(self, rows: Rows, budget: int) -> int:
         world, rng = self.world, self.rng
         random_ = rng.random
@@ -574,11 +583,8 @@ async def generate(
         def make_chunk(
             target: int, head: tuple[int, bytes]
         ) -> tuple[Rows, list[dict[str, Any]], int]:
-            rows = Rows()
-            made = 0
-            while made < target:
-                made += generator.incident(rows, target - made)
-            return rows, chain_rows(actor, rows.events, *head), made
+            rows = generator.chunk(target)
+            return rows, chain_rows(actor, rows.events, *head), len(rows.reports)
 
         # Build the next chunk in a thread while the previous one is copied: PostgreSQL's share of
         # the work then runs on the other core.
@@ -659,11 +665,11 @@ def sample(
     generator = Generator(world, rng, now, f"synthetic:seed={seed}")
     generator.incident_numbers = iter(range(1, reports_wanted + 1))
     generator.report_numbers = iter(range(1, reports_wanted + 1))
-    rows = Rows()
-    made = 0
-    while made < reports_wanted:
-        made += generator.incident(rows, reports_wanted - made)
-    return [dict(zip(GENERATED_COLUMNS, row, strict=True)) for row in rows.reports]
+    built: list[dict[str, Any]] = []
+    while len(built) < reports_wanted:
+        rows = generator.chunk(min(CHUNK, reports_wanted - len(built)))
+        built.extend(dict(zip(GENERATED_COLUMNS, row, strict=True)) for row in rows.reports)
+    return built
 
 
 async def _write(connection: AsyncConnection, rows: Rows, events: list[dict[str, Any]]) -> None:
