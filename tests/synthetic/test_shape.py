@@ -92,11 +92,17 @@ def test_some_regulators_report_events_that_affected_other_countries(rows: Rows)
     assert all(row["reporting_jurisdiction"] in row["jurisdictions"] for row in abroad)
 
 
+def _reporting_and_affected(rows: Rows) -> tuple[Counter[str], Counter[str]]:
+    """Reports per reporting jurisdiction; reports naming each affected jurisdiction."""
+    reporting = Counter(row["reporting_jurisdiction"] for row in rows)
+    affected = Counter(code for row in rows for code in row["affected_jurisdictions"])
+    return reporting, affected
+
+
 def test_busiest_jurisdictions_are_populous_or_major_economies(
     rows: Rows, taxonomy: Taxonomy
 ) -> None:
-    reporting = Counter(row["reporting_jurisdiction"] for row in rows)
-    affected = Counter(code for row in rows for code in row["affected_jurisdictions"])
+    reporting, affected = _reporting_and_affected(rows)
     for counts in (reporting, affected):
         for code, _ in counts.most_common(10):
             country = taxonomy.countries[code]
@@ -109,9 +115,7 @@ def test_busiest_jurisdictions_are_populous_or_major_economies(
 def test_the_global_south_is_well_represented_and_tiny_territories_are_rare(
     rows: Rows, taxonomy: Taxonomy
 ) -> None:
-    reporting = Counter(row["reporting_jurisdiction"] for row in rows)
-    affected = Counter(code for row in rows for code in row["affected_jurisdictions"])
-    for counts in (reporting, affected):
+    for counts in _reporting_and_affected(rows):
         total = sum(counts.values())
         south = sum(n for code, n in counts.items() if taxonomy.countries[code].global_south)
         assert south / total > 0.5

@@ -9,7 +9,14 @@ import pytest
 
 from incidents.paths import taxonomy_dir
 from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-from incidents.taxonomy.geography import FILE_NAME, Country, build_rows, read_csv, to_csv
+from incidents.taxonomy.geography import (
+    ADDED_COLUMNS,
+    FILE_NAME,
+    Country,
+    build_rows,
+    read_csv,
+    to_csv,
+)
 from incidents.taxonomy.schemas import TaxonomyDocument
 from tests.taxonomy.helpers import copy_shipped, edit
 
@@ -75,14 +82,7 @@ def test_memberships_are_the_real_ones() -> None:
 def test_a_version_stored_before_the_population_columns_still_loads() -> None:
     document = msgspec.to_builtins(read_directory(taxonomy_dir()))
     for country in document["geography"]:
-        for column in (
-            "population",
-            "inhabited",
-            "un_member",
-            "oecd_member",
-            "g20_member",
-            "eu_member",
-        ):
+        for column in ADDED_COLUMNS:
             del country[column]
     old = msgspec.convert(document, TaxonomyDocument, strict=False)
     kenya = next(country for country in old.geography if country.code == "KE")

@@ -19,6 +19,15 @@ import msgspec
 
 FILE_NAME = "geography.csv"
 
+# Added after version 1 was first released: a version stored before them loads without them.
+ADDED_COLUMNS = (
+    "population",
+    "inhabited",
+    "un_member",
+    "oecd_member",
+    "g20_member",
+    "eu_member",
+)
 COLUMNS = (
     "code",
     "alpha3",
@@ -30,12 +39,7 @@ COLUMNS = (
     "intermediate_region",
     "development",
     "global_south",
-    "population",
-    "inhabited",
-    "un_member",
-    "oecd_member",
-    "g20_member",
-    "eu_member",
+    *ADDED_COLUMNS,
 )
 _BOOLEAN_COLUMNS = frozenset(
     ("global_south", "inhabited", "un_member", "oecd_member", "g20_member", "eu_member")
