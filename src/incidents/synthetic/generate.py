@@ -1,10 +1,13 @@
 """A synthetic registry of any size that behaves like the real thing, deterministic from a seed.
 
-Skewed reporting (a few jurisdictions file most reports, some none), several regulators in the
-busiest countries, harm domains whose share drifts so that some genuinely emerge in the latest
-quarters, cross-border incidents reported by two to five jurisdictions in different wordings and
-languages, every sharing level and lifecycle state, severities skewed low with rare disasters,
-and realistic delays between occurrence, detection and submission.
+Reporting and affected countries weighted by population and capacity (world.py), skewed so
+that a few jurisdictions file most reports and some none, several regulators in the busiest
+countries, harm domains whose share drifts so that some genuinely emerge in the latest quarters,
+cross-border incidents (mostly between neighbours) reported by several jurisdictions in different
+wordings and languages, regulators reporting events abroad, reports of one incident that disagree
+on severity, occurrence date, date precision and affected countries, every sharing level and
+lifecycle state, severities skewed low with rare disasters, and realistic delays between
+occurrence, detection and submission.
 
 Rows are written with binary COPY in one transaction, with their incidents, revisions and
 hash-chained audit events; content is built as the API's own ReportContent and passes the same
