@@ -14,7 +14,7 @@ from sqlalchemy import text
 
 from incidents.trends.periods import today
 from tests.test_app import assert_problem
-from tests.trends.conftest import Registry
+from tests.registry import Registry
 
 QUARTERLY = {"period": "quarter", "from": "2025-01-01", "to": "2026-07-01"}
 K, D = 5, 2
@@ -111,9 +111,7 @@ async def test_the_same_cell_is_the_same_figure_whatever_the_query(
         for row in by_region["cells"]
         if row["region"] == "Africa"
     }
-    from_totals = {
-        (row["period"], row["year_only"]): row["incidents"] for row in africa["totals"]
-    }
+    from_totals = {(row["period"], row["year_only"]): row["incidents"] for row in africa["totals"]}
     assert from_cells == from_totals
 
 

@@ -69,7 +69,9 @@ def test_a_filter_does_not_change_what_an_incident_is() -> None:
     """The record-level match picks incidents; their attributes come from all their reports."""
     result = incidents(
         report("a", date(2026, 7, 3), country="KE", severity=("incident", 3), matched=True),
-        report("a", date(2026, 7, 3), country="BR", severity=("serious_incident", 4), matched=False),
+        report(
+            "a", date(2026, 7, 3), country="BR", severity=("serious_incident", 4), matched=False
+        ),
     ).collect()
     assert result["matched"].to_list() == [True]
     assert result["severity"].to_list() == ["serious_incident"]

@@ -328,7 +328,7 @@ async def compute(
     timely = {"reports": book.add(f"filed|{request.period}", "reports", filed)}
     for days in metrics.DEADLINES:
         timely[f"within_{days}_days"] = book.add(
-            f"filed_within_{days}|{request.period}", "reports", filed & (pl.col("_delay") <= days)
+            f"filed_within|{days}|{request.period}", "reports", filed & (pl.col("_delay") <= days)
         )
     jurisdictions = sorted(
         reports.filter(filed)["reporting_jurisdiction"].drop_nulls().unique().to_list()
@@ -531,46 +531,52 @@ def _audit(
     method: Method,
 ) -> AuditSummary:
     """Audit the shown figures; withhold more until every protected cell's interval is at
-    least k wide, or give up (the brief then cannot be published)."""
+    least k wide, or give up (the brief then cannot be published).
+
+    Withholding a figure removes a bound and so only widens intervals: after the first round,
+    only the cells that failed are checked again.
+    """
     shown = [name for name in book.conditions if name in book.shown]
-    narrowest: float | None = None
-    protected_count = 0
+    widths: dict[str, float] = {}
+    pending: set[str] | None = None
     withheld = 0
+    passed = False
     for _ in range(MAX_WITHHELD_ROUNDS):
-        failing: list[tuple[str, Universe]] = []
-        narrowest = None
-        protected_count = 0
+        failing: list[auditing.Interval] = []
         for universe, members in (("incidents", incident_members), ("reports", report_members)):
             names = [name for name in shown if book.conditions[name][0] == universe]
-            bounds = _bounds(names, figures, method)
-            protected = [name for name in names if figures[name].status == "below_k"]
-            protected_count += len(protected)
+            protected = [
+                name
+                for name in names
+                if figures[name].status == "below_k" and (pending is None or name in pending)
+            ]
             if not protected:
                 continue
-            found = auditing.intervals(members, bounds, protected)
+            found = auditing.intervals(members, _bounds(names, figures, method), protected)
             for name, interval in found.items():
-                narrowest = interval.width if narrowest is None else min(narrowest, interval.width)
+                widths[name] = interval.width
                 if interval.width < method.k:
-                    failing.append((name, universe))  # type: ignore[arg-type]  # a Universe
+                    failing.append(interval)
+        pending = {name for name, width in widths.items() if width < method.k}
         if not failing:
-            return AuditSummary(
-                passed=True,
-                protected_cells=protected_count,
-                narrowest=narrowest,
-                required=method.k,
-                withheld=withheld,
-            )
-        name, universe = failing[0]
-        members = incident_members if universe == "incidents" else report_members
-        candidate = _to_withhold(name, members, shown, figures, book, universe)
-        if candidate is None:
+            passed = True
             break
+        # Withhold the smallest published figure that holds a failing interval in.
+        binding = {
+            name
+            for interval in failing
+            for name in interval.binding
+            if figures[name].status == "published"
+        }
+        if not binding:
+            break
+        candidate = min(binding, key=lambda name: (figures[name].value or 0, name))
         figures[candidate] = Figure(value=None, status="withheld")
         withheld += 1
     return AuditSummary(
-        passed=False,
-        protected_cells=protected_count,
-        narrowest=narrowest,
+        passed=passed,
+        protected_cells=len(widths),
+        narrowest=min(widths.values(), default=None),
         required=method.k,
         withheld=withheld,
     )
@@ -592,29 +598,6 @@ def _bounds(
                 float(figure.value + method.noise),
             )
     return bounds
-
-
-def _to_withhold(
-    protected: str,
-    members: pl.DataFrame,
-    shown: list[str],
-    figures: dict[str, Figure],
-    book: _Book,
-    universe: Universe,
-) -> str | None:
-    """The smallest published figure that shares records with a protected cell the audit
-    could bound too narrowly."""
-    inside = members.filter(pl.col(protected))
-    candidates = [
-        name
-        for name in shown
-        if book.conditions[name][0] == universe
-        and figures[name].status == "published"
-        and inside.select(pl.col(name).any()).item()
-    ]
-    if not candidates:
-        return None
-    return min(candidates, key=lambda name: (figures[name].value or 0, name))
 
 
 def _emerging(

@@ -14,7 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append
@@ -214,6 +215,42 @@ async def run(
     try:
         data = await compute(database.url, taxonomy, request, method, progress)
         document, archive = data_files(data)
+        data_hash = hashlib.sha256(document).hexdigest()
+        if progress:
+            progress("rendering HTML and PDF")
+        async with database.transaction() as connection:
+            await connection.execute(
+                update(briefs)
+                .where(briefs.c.id == brief_id)
+                .values(
+                    status="draft",
+                    finished_at=datetime.now(UTC),
+                    taxonomy_version=data.taxonomy_version,
+                    input_hash=data.input_hash,
+                    data_hash=data_hash,
+                    audit=msgspec.to_builtins(data.audit),
+                    data_json=document,
+                    data_zip=archive,
+                )
+            )
+            await _render(connection, brief_id)
+            await append(
+                connection,
+                Actor(label="system:briefs"),
+                [
+                    EventDraft(
+                        "brief.generated",
+                        "brief",
+                        str(brief_id),
+                        None,
+                        {
+                            "input_hash": data.input_hash,
+                            "data_hash": data_hash,
+                            "audit_passed": data.audit.passed,
+                        },
+                    )
+                ],
+            )
     except Exception as error:
         logger.exception("brief %s failed", brief_id)
         message = (
@@ -226,42 +263,6 @@ async def run(
                 .values(status="failed", error=str(message)[:2000], finished_at=datetime.now(UTC))
             )
         raise
-    data_hash = hashlib.sha256(document).hexdigest()
-    if progress:
-        progress("rendering HTML and PDF")
-    async with database.transaction() as connection:
-        await connection.execute(
-            update(briefs)
-            .where(briefs.c.id == brief_id)
-            .values(
-                status="draft",
-                finished_at=datetime.now(UTC),
-                taxonomy_version=data.taxonomy_version,
-                input_hash=data.input_hash,
-                data_hash=data_hash,
-                audit=msgspec.to_builtins(data.audit),
-                data_json=document,
-                data_zip=archive,
-            )
-        )
-        await _render(connection, brief_id)
-        await append(
-            connection,
-            Actor(label="system:briefs"),
-            [
-                EventDraft(
-                    "brief.generated",
-                    "brief",
-                    str(brief_id),
-                    None,
-                    {
-                        "input_hash": data.input_hash,
-                        "data_hash": data_hash,
-                        "audit_passed": data.audit.passed,
-                    },
-                )
-            ],
-        )
 
 
 async def _row(connection: AsyncConnection, brief_id: uuid.UUID, *, secretariat: bool) -> Any:
@@ -377,7 +378,7 @@ def _series(row: Any) -> Any:
     """Briefs of the same period, scope and kind are versions of one another."""
     return (
         (briefs.c.period == row.period)
-        & (briefs.c.parameters["scope"] == func.to_jsonb(row.parameters.get("scope", {})))
+        & (briefs.c.parameters["scope"] == literal(row.parameters.get("scope", {}), JSONB))
         & (briefs.c.provisional == row.provisional)
     )
 
