@@ -72,7 +72,7 @@ async def test_every_count_of_a_brief_is_published_above_the_band_or_marked(
                     assert status == "published"
                     assert row[column] >= METHOD.k, (name, row)
     assert marked > 0, "Oceania has small cells"
-    document, archive = data_files(made)
+    _, archive = data_files(made)
     countries = pl.read_csv(io.BytesIO(zipfile.ZipFile(io.BytesIO(archive)).read("countries.csv")))
     assert "status" in countries.columns, "a column, not a blank, marks the band"
 
@@ -162,7 +162,9 @@ async def test_the_editorial_workflow_over_the_api(
     edited = await live.patch(
         first,
         json={
-            "executive_summary": "# Key points\n\nIncidents **rose**.\n\n- one\n- two\n\n<script>x</script>",
+            "executive_summary": (
+                "# Key points\n\nIncidents **rose**.\n\n- one\n- two\n\n<script>x</script>"
+            ),
             "issuing_body": "Secretariat of the cooperation body",
             "issued_on": "2026-11-30",
         },

@@ -13,8 +13,8 @@ import polars as pl
 from sqlalchemy import text
 
 from incidents.trends.periods import today
-from tests.test_app import assert_problem
 from tests.registry import Registry
+from tests.test_app import assert_problem
 
 QUARTERLY = {"period": "quarter", "from": "2025-01-01", "to": "2026-07-01"}
 K, D = 5, 2

@@ -24,7 +24,7 @@ TOLERANCE = 3 * (ALPHA * (1 - ALPHA) / RUNS) ** 0.5
 
 def _shares() -> np.ndarray:
     base = np.linspace(1, 6, CATEGORIES)
-    return base / base.sum()
+    return np.asarray(base / base.sum())
 
 
 def _brief(

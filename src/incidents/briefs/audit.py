@@ -6,11 +6,13 @@ record falls in). Signatures that occur in the data are unknowns: an attacker wh
 occur could do no better than that, so the intervals found are never wider than an attacker's
 (the audit errs on the strict side). A protected figure no record falls in gets the signatures
 of its siblings' records moved into it (an attacker cannot know it is empty); this is where the
-audit approximates, since such a moved record keeps its other memberships. Every published figure bounds the sum of its
-signatures: a perturbed figure p lies within [p - D, p + D] of the truth, a figure in the band
-within [0, k - 1 + D]; withheld figures bound nothing. For each cell in the band, the smallest
-and the largest value it can take under all these bounds are found with HiGHS (SciPy's
-``linprog``); the brief passes when every such interval is at least k wide.
+audit approximates, since such a moved record keeps its other memberships.
+
+Every published figure bounds the sum of its signatures: a perturbed figure p lies within
+[p - D, p + D] of the truth, a figure in the band within [0, k - 1 + D]; withheld figures bound
+nothing. For each cell in the band, the smallest and the largest value it can take under all
+these bounds are found with HiGHS (SciPy's ``linprog``); the brief passes when every such
+interval is at least k wide.
 """
 
 from __future__ import annotations
@@ -70,9 +72,12 @@ def siblings(name: str, names: Sequence[str]) -> list[str]:
         if other == name:
             continue
         theirs = other.split("|")
-        if len(theirs) == len(parts) and theirs[0] == parts[0]:
-            if sum(a != b for a, b in zip(parts, theirs, strict=True)) == 1:
-                found.append(other)
+        if (
+            len(theirs) == len(parts)
+            and theirs[0] == parts[0]
+            and sum(a != b for a, b in zip(parts, theirs, strict=True)) == 1
+        ):
+            found.append(other)
     return found
 
 
