@@ -162,6 +162,17 @@ class _Geography(msgspec.Struct):
     year_ago: bool
 
 
+def _scope_countries(scope: dict[str, str], reference: Reference) -> list[str] | None:
+    """The countries a geographic scope names (None: not a geographic scope)."""
+    if "jurisdiction" in scope:
+        return [scope["jurisdiction"]]
+    countries = reference.countries.collect()
+    for field in ("sub_region", "region"):
+        if field in scope:
+            return countries.filter(pl.col(field) == scope[field])["code"].to_list()
+    return None
+
+
 def _breakdowns(scope: dict[str, str], reference: Reference) -> list[_Geography]:
     """The scope's own geography: regions and the top countries for all members; a region's
     sub-regions and countries; a sub-region's countries; nothing below one country."""
@@ -313,6 +324,10 @@ async def compute(
         .unique()
         .sort(["a", "b"])
     )
+    home = _scope_countries(request.scope, reference)
+    if home is not None:
+        # A place's brief shows the pairs that join it to others, not pairs elsewhere.
+        pair_names = pair_names.filter(pl.col("a").is_in(home) | pl.col("b").is_in(home))
     for a, b in pair_names.iter_rows():
         book.add(
             f"pair|{a}|{b}",

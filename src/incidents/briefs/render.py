@@ -257,6 +257,8 @@ def _tables(data: BriefData) -> list[dict[str, Any]]:
             )
     if "countries" in tables:
         rows = tables["countries"]
+        if data.scope.keys() & {"region", "sub_region"}:
+            rows = sorted(rows, key=lambda row: _label(data, "country", row["country"]))
         found.append(
             {
                 "title": "Affected countries",
