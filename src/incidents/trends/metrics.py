@@ -8,7 +8,7 @@ population, whatever a query filters on. Every count carries its cell key (prote
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 import polars as pl
@@ -56,33 +56,84 @@ def incidents(
     current: Mapping[str, str],
     roots: Mapping[str, str],
     serious_from: int,
+    read: Collection[str] | None = None,
 ) -> pl.LazyFrame:
     """One row per incident from its reports, with every code resolved to the current version.
 
     ``current`` maps any code to the live code that replaced it; ``roots`` maps a harm_domain code
     to its top-level domain; ``serious_from`` is the lowest severity ordinal that counts as
-    serious. Attributes: the earliest date at the finest precision any report gives; the union
-    of affected countries and of codes; the highest severity; an incident (rather than a
-    hazard) when any report says harm happened; ``matched`` when any report matched the
-    record-level filters.
+    serious; ``read`` names the report columns that were read (None: all), and only the
+    attributes they carry are derived (the others are empty). Attributes: the earliest date at
+    the finest precision any report gives; the union of affected countries and of codes; the
+    highest severity; an incident (rather than a hazard) when any report says harm happened;
+    ``matched`` when any report matched the record-level filters.
     """
     replace = dict(current)
+    columns = set(read) if read is not None else None
 
-    def resolved(column: str) -> pl.Expr:
-        if not replace:
-            return pl.col(column)
-        return pl.col(column).list.eval(pl.element().replace(replace))
+    def wanted(column: str) -> bool:
+        return columns is None or column in columns
 
     top_levels = sorted(set(roots.values()))
+    lists = [column for column in ("harm_domains", *_CODED_LISTS) if wanted(column)]
+    singles = [column for column in ("severity", *_CODED_SINGLES) if wanted(column)]
     rows = reports.with_columns(
-        *(resolved(column) for column in ("harm_domains", *_CODED_LISTS)),
-        *(
-            pl.col(column).replace(replace) if replace else pl.col(column)
-            for column in ("severity", *_CODED_SINGLES)
-        ),
+        *(pl.col(column).list.eval(pl.element().replace(replace)) for column in lists if replace),
+        *(pl.col(column).replace(replace) for column in singles if replace),
         _rank=pl.col("occurred_precision").replace_strict(PRECISION_RANK, return_dtype=pl.Int8),
         _reports=pl.len().over("incident"),
     )
+
+    def union(column: str) -> pl.Expr:
+        return pl.col(column).explode().drop_nulls().unique().sort()
+
+    # Per attribute: (from a lone report's row, aggregated over several reports).
+    derived: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    if wanted("affected"):
+        derived["country"] = (
+            pl.col("affected").list.unique(maintain_order=True),
+            union("affected"),
+        )
+    if wanted("harm_domains"):
+        codes = pl.col("harm_domains").explode().drop_nulls()
+        derived["harm_codes"] = (
+            pl.col("harm_domains").list.unique(maintain_order=True),
+            union("harm_domains"),
+        )
+        derived["harm_domain"] = (
+            pl.col("harm_domains").list.eval(
+                pl.element().replace(dict(roots)).unique(maintain_order=True)
+            ),
+            codes.replace(dict(roots)).unique().sort(),
+        )
+        derived["harm_subdomain"] = (
+            pl.col("harm_domains").list.eval(
+                pl.element().filter(~pl.element().is_in(top_levels)).unique(maintain_order=True)
+            ),
+            codes.filter(~codes.is_in(top_levels)).unique().sort(),
+        )
+    for column in _CODED_LISTS:
+        if wanted(column):
+            derived[_RENAMED.get(column, column)] = (
+                pl.col(column).list.unique(maintain_order=True),
+                union(column),
+            )
+    for column in _CODED_SINGLES:
+        if wanted(column):
+            derived[column] = (
+                pl.concat_list(pl.col(column)).list.drop_nulls(),
+                pl.col(column).drop_nulls().unique().sort(),
+            )
+    if wanted("severity"):
+        derived["severity"] = (
+            pl.col("severity"),
+            pl.col("severity").sort_by("severity_ordinal").last(),
+        )
+    if wanted("severity_ordinal"):
+        derived["severity_ordinal"] = (
+            pl.col("severity_ordinal"),
+            pl.col("severity_ordinal").max(),
+        )
     # Most incidents have one report: their values are read off the row; only incidents with
     # several reports are grouped. Lists stay in filing order (sorting 700,000 small lists costs
     # more than all the rest): they are only exploded and counted.
@@ -93,26 +144,8 @@ def incidents(
         "occurred_on",
         "occurred_precision",
         "event_type",
-        country=pl.col("affected").list.unique(maintain_order=True),
-        harm_codes=pl.col("harm_domains").list.unique(maintain_order=True),
-        harm_domain=pl.col("harm_domains").list.eval(
-            pl.element().replace(dict(roots)).unique(maintain_order=True)
-        ),
-        harm_subdomain=pl.col("harm_domains").list.eval(
-            pl.element().filter(~pl.element().is_in(top_levels)).unique(maintain_order=True)
-        ),
-        **{
-            _RENAMED.get(column, column): pl.col(column).list.unique(maintain_order=True)
-            for column in _CODED_LISTS
-        },
-        **{column: pl.concat_list(pl.col(column)).list.drop_nulls() for column in _CODED_SINGLES},
-        severity="severity",
-        severity_ordinal="severity_ordinal",
+        **{name: pair[0] for name, pair in derived.items()},
     )
-
-    def union(column: str) -> pl.Expr:
-        return pl.col(column).explode().drop_nulls().unique().sort()
-
     finest = pl.col("_rank") == pl.col("_rank").min()
     several = (
         rows.filter(pl.col("_reports") > 1)
@@ -125,31 +158,39 @@ def incidents(
             event_type=pl.when((pl.col("event_type") == "incident").any())
             .then(pl.lit("incident"))
             .otherwise(pl.lit("hazard")),
-            country=union("affected"),
-            harm_codes=union("harm_domains"),
-            harm_domain=pl.col("harm_domains")
-            .explode()
-            .drop_nulls()
-            .replace(dict(roots))
-            .unique()
-            .sort(),
-            harm_subdomain=pl.col("harm_domains")
-            .explode()
-            .drop_nulls()
-            .filter(~pl.col("harm_domains").explode().drop_nulls().is_in(top_levels))
-            .unique()
-            .sort(),
-            **{_RENAMED.get(column, column): union(column) for column in _CODED_LISTS},
-            **{column: pl.col(column).drop_nulls().unique().sort() for column in _CODED_SINGLES},
-            severity=pl.col("severity").sort_by("severity_ordinal").last(),
-            severity_ordinal=pl.col("severity_ordinal").max(),
+            **{name: pair[1] for name, pair in derived.items()},
         )
     )
-    return pl.concat([single, several], how="vertical_relaxed").with_columns(
-        cross_border=pl.col("country").list.len() > 1,
-        serious=(pl.col("severity_ordinal") >= serious_from)
-        | (pl.col("eu_categories").list.len() > 0),
+    empty = {
+        name: expression for name, expression in _EMPTY_ATTRIBUTES.items() if name not in derived
+    }
+    return (
+        pl.concat([single, several], how="vertical_relaxed")
+        .with_columns(**empty)
+        .with_columns(
+            cross_border=pl.col("country").list.len() > 1,
+            serious=(pl.col("severity_ordinal") >= serious_from)
+            | (pl.col("eu_categories").list.len() > 0),
+        )
     )
+
+
+_EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String))
+# What an incident holds for an attribute whose reports' column was not read.
+_EMPTY_ATTRIBUTES: dict[str, pl.Expr] = {
+    "country": _EMPTY_LIST,
+    "harm_codes": _EMPTY_LIST,
+    "harm_domain": _EMPTY_LIST,
+    "harm_subdomain": _EMPTY_LIST,
+    "harm_type": _EMPTY_LIST,
+    "sector": _EMPTY_LIST,
+    "eu_categories": _EMPTY_LIST,
+    "affected_groups": _EMPTY_LIST,
+    "ai_tasks": _EMPTY_LIST,
+    **dict.fromkeys(_CODED_SINGLES, _EMPTY_LIST),
+    "severity": pl.lit(None, dtype=pl.String),
+    "severity_ordinal": pl.lit(None, dtype=pl.Int16),
+}
 
 
 def dated(incidents_lf: pl.LazyFrame, period: Period) -> pl.LazyFrame:

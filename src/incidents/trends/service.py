@@ -133,7 +133,9 @@ async def load(
     audience = audience_of(principal)
     exact = audience == "secretariat" or scope.population == "visible"
     return Source(
-        incidents=select_incidents(frame, scope.coarse, taxonomy, reference),
+        incidents=select_incidents(
+            frame, scope.coarse, taxonomy, reference, None if brief else only
+        ),
         reports=frame,
         audience=audience,
         population=scope.population,
@@ -144,11 +146,17 @@ async def load(
 
 
 def select_incidents(
-    reports: pl.LazyFrame, coarse: Filters, taxonomy: TaxonomyRegistry, reference: Reference
+    reports: pl.LazyFrame,
+    coarse: Filters,
+    taxonomy: TaxonomyRegistry,
+    reference: Reference,
+    read: Sequence[str] | None = None,
 ) -> pl.LazyFrame:
     """The incidents of ``reports`` whose attributes meet the coarse filters and which one of
-    their reports matched the record-level ones."""
-    derived = metrics.incidents(reports, reference.current, reference.roots, reference.serious_from)
+    their reports matched the record-level ones (``read``: the report columns read)."""
+    derived = metrics.incidents(
+        reports, reference.current, reference.roots, reference.serious_from, read
+    )
     conditions = [
         pl.col("matched"),
         *population.incident_conditions(coarse, taxonomy, reference.current),
