@@ -24,6 +24,9 @@ from incidents.embedded import EmbeddedCluster
 from incidents.migrate import upgrade
 from tests.factories import Members, make_members
 
+# The generated registry shared by the trends and briefs tests.
+pytest_plugins = ["tests.registry"]
+
 
 class SavepointDatabase(Database):
     """Every 'transaction' is a savepoint inside the test's own transaction, rolled back after."""

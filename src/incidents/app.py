@@ -22,6 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents import __version__
 from incidents.audit.controllers import AuditController
+from incidents.briefs.controllers import BriefController
+from incidents.briefs.service import fail_interrupted
 from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.errors import (
@@ -38,8 +40,7 @@ from incidents.members.service import Authenticator
 from incidents.reports.controllers import IncidentController, ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends.controllers import BriefController, TrendController
-from incidents.trends.jobs import fail_interrupted
+from incidents.trends.controllers import TrendController
 from incidents.validation import handle_validation_exception
 
 access_log = logging.getLogger("incidents.access")

@@ -32,6 +32,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
     suppression_k: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
+    disclosure_noise: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
+    """D: published counts over restricted reports move by at most this much (cell-key noise)."""
     taxonomy_dir: Path | None = None
     """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
 

@@ -80,6 +80,10 @@ class Conflict(IncidentsError):
     status, slug, title = 409, "conflict", "Conflict"
 
 
+class Gone(IncidentsError):
+    status, slug, title = 410, "gone", "Gone"
+
+
 class PreconditionFailed(IncidentsError):
     status, slug, title = 412, "precondition-failed", "Precondition failed"
 

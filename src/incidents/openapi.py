@@ -17,6 +17,7 @@ _DESCRIPTIONS = {
     404: "No such resource, or not visible to this caller",
     406: "None of the formats in Accept can be produced (JSON, CSV, NDJSON, Parquet)",
     409: "Conflicts with the current state",
+    410: "Gone: the brief was retracted (its notice stays at its .html address)",
     412: "If-Match does not match the current revision",
     413: "The request body is larger than this endpoint accepts",
     415: "Unsupported content type",

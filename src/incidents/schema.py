@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from incidents.audit import models as audit_models
+from incidents.briefs import models as briefs_models
 from incidents.db import metadata
 from incidents.members import models as members_models
 from incidents.reports import models as reports_models
 from incidents.taxonomy import models as taxonomy_models
-from incidents.trends import models as trends_models
 
 __all__ = [
     "audit_models",
+    "briefs_models",
     "members_models",
     "metadata",
     "reports_models",
     "taxonomy_models",
-    "trends_models",
 ]

@@ -244,7 +244,7 @@ def compile_filters(
             )
     if filters.language:
         conditions.append(columns.language.in_(filters.language))
-    countries = _countries(filters, taxonomy, errors)
+    countries = country_set(filters, taxonomy, errors)
     if countries is not None:
         conditions.append(columns.jurisdictions.overlap(text_array(sorted(countries) or [""])))
     if filters.reporting_jurisdiction:
@@ -324,7 +324,7 @@ def equivalents(taxonomy: TaxonomyRegistry, dimension: str, code: str) -> set[st
     return found
 
 
-def _countries(
+def country_set(
     filters: Filters, taxonomy: TaxonomyRegistry, errors: list[FieldError]
 ) -> set[str] | None:
     """jurisdiction / region / sub_region / development, combined (AND) into one country set."""

@@ -36,6 +36,10 @@ STATUSES = ("draft", "submitted", "under_review", "accepted", "rejected", "withd
 SHARING_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED")
 
 
+# 32 random bits from PostgreSQL's strong random source (the first hex digits of a UUIDv4).
+DISCLOSURE_KEY = "('x' || lpad(substr(gen_random_uuid()::text, 1, 8), 16, '0'))::bit(64)::bigint"
+
+
 def _reference(prefix: str) -> str:
     """Readable references (INC-2026-000042) follow from the year and the never-reused number."""
     digits = "lpad(number::text, greatest(6, length(number::text)), '0')"  # lpad alone truncates
@@ -64,6 +68,8 @@ incidents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("merged_into", Uuid, ForeignKey("incidents.id")),
     Column("merged_at", DateTime(timezone=True)),
+    # Secret random key for cell-key perturbation of published counts (migration 0011).
+    Column("disclosure_key", BigInteger, nullable=False, server_default=text(DISCLOSURE_KEY)),
     CheckConstraint("merged_into IS NULL OR merged_into <> id", name="not_merged_into_itself"),
 )
 
@@ -127,6 +133,7 @@ reports = Table(
     Column("people_affected", BigInteger),
     Column("deaths", Integer),
     Column("injuries", Integer),
+    Column("disclosure_key", BigInteger, nullable=False, server_default=text(DISCLOSURE_KEY)),
     # The full-text document, stored (migration 0007): title, summary, system and developer.
     Column(
         "search_vector",

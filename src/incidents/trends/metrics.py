@@ -1,18 +1,20 @@
 """Trend metrics as pure pipelines: each takes and returns ``pl.LazyFrame``; nothing collects.
 
-The input is one row per accepted report (see extract.py); metrics count incidents, never
-reports: an incident counts once in a cell however many reports describe it.
+The input is one row per report of the population (see extract.py). Metrics count incidents,
+never reports: an incident counts once in a cell however many reports describe it, and its
+attributes (date, countries, codes, severity) are the incident's, from all of its reports in the
+population, whatever a query filters on. Every count carries its cell key (protection.py).
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import date
 
 import polars as pl
 
 from incidents.trends.periods import DIMENSIONS, PER_YEAR, Period
+from incidents.trends.protection import cell_key
 
 __all__ = ["DIMENSIONS", "PER_YEAR", "Period"]
 
@@ -20,6 +22,19 @@ INTERVAL: dict[str, str] = {"month": "1mo", "quarter": "1q", "year": "1y"}
 # The incident column each dimension reads (lists are exploded; regions come via countries).
 _LISTS = {"harm_domain", "harm_subdomain", "harm_type", "sector", "country"}
 _FROM_COUNTRY = {"region", "sub_region", "development"}
+# Finer first: an incident's date is the earliest one given at the finest precision.
+PRECISION_RANK = {"day": 0, "month": 1, "year": 2}
+# Coded attributes kept as lists of every value an incident's reports give.
+_CODED_LISTS = ("harm_types", "sectors", "eu_categories", "affected_groups", "ai_tasks")
+_CODED_SINGLES = (
+    "causal_entity",
+    "causal_intent",
+    "causal_timing",
+    "system_type",
+    "lifecycle_stage",
+    "autonomy_level",
+)
+_RENAMED = {"harm_types": "harm_type", "sectors": "sector"}
 
 
 def period_start(column: str, period: Period) -> pl.Expr:
@@ -41,77 +56,166 @@ def incidents(
     current: Mapping[str, str],
     roots: Mapping[str, str],
     serious_from: int,
+    read: Collection[str] | None = None,
 ) -> pl.LazyFrame:
     """One row per incident from its reports, with every code resolved to the current version.
 
-    ``current`` maps any code to the live code that replaced it (codes of every dimension share
-    one mapping: they never collide across dimensions that are read together here); ``roots``
-    maps a harm_domain code to its top-level domain; ``serious_from`` is the lowest severity
-    ordinal that counts as serious.
+    ``current`` maps any code to the live code that replaced it; ``roots`` maps a harm_domain code
+    to its top-level domain; ``serious_from`` is the lowest severity ordinal that counts as
+    serious; ``read`` names the report columns that were read (None: all), and only the
+    attributes they carry are derived (the others are empty). Attributes: the earliest date at
+    the finest precision any report gives; the union of affected countries and of codes; the
+    highest severity; an incident (rather than a hazard) when any report says harm happened;
+    ``matched`` when any report matched the record-level filters.
     """
+    replace = dict(current)
+    columns = set(read) if read is not None else None
 
-    def resolved(column: str) -> pl.Expr:
-        if not current:  # no retired codes: nothing to rewrite
-            return pl.col(column)
-        return pl.col(column).list.eval(pl.element().replace(dict(current)))
+    def wanted(column: str) -> bool:
+        return columns is None or column in columns
 
-    top_levels = list(set(roots.values()))
+    top_levels = sorted(set(roots.values()))
+    lists = [column for column in ("harm_domains", *_CODED_LISTS) if wanted(column)]
+    singles = [column for column in ("severity", *_CODED_SINGLES) if wanted(column)]
     rows = reports.with_columns(
-        harm_domains=resolved("harm_domains"),
-        harm_types=resolved("harm_types"),
-        sectors=resolved("sectors"),
-        severity=pl.col("severity").replace(dict(current)) if current else pl.col("severity"),
+        *(pl.col(column).list.eval(pl.element().replace(replace)) for column in lists if replace),
+        *(pl.col(column).replace(replace) for column in singles if replace),
+        _rank=pl.col("occurred_precision").replace_strict(PRECISION_RANK, return_dtype=pl.Int8),
         _reports=pl.len().over("incident"),
     )
-    # Most incidents have one report: their values are read off the row, list by list; only
-    # incidents with several reports are grouped.
-    # Lists stay in the order they were filed in (sorting 700,000 small lists costs more than all
-    # the rest): they are only exploded and counted.
+
+    def union(column: str) -> pl.Expr:
+        return pl.col(column).explode().drop_nulls().unique().sort()
+
+    # Per attribute: (from a lone report's row, aggregated over several reports).
+    derived: dict[str, tuple[pl.Expr, pl.Expr]] = {}
+    if wanted("affected"):
+        derived["country"] = (
+            pl.col("affected").list.unique(maintain_order=True),
+            union("affected"),
+        )
+    if wanted("harm_domains"):
+        codes = pl.col("harm_domains").explode().drop_nulls()
+        derived["harm_codes"] = (
+            pl.col("harm_domains").list.unique(maintain_order=True),
+            union("harm_domains"),
+        )
+        derived["harm_domain"] = (
+            pl.col("harm_domains").list.eval(
+                pl.element().replace(dict(roots)).unique(maintain_order=True)
+            ),
+            codes.replace(dict(roots)).unique().sort(),
+        )
+        derived["harm_subdomain"] = (
+            pl.col("harm_domains").list.eval(
+                pl.element().filter(~pl.element().is_in(top_levels)).unique(maintain_order=True)
+            ),
+            codes.filter(~codes.is_in(top_levels)).unique().sort(),
+        )
+    for column in _CODED_LISTS:
+        if wanted(column):
+            derived[_RENAMED.get(column, column)] = (
+                pl.col(column).list.unique(maintain_order=True),
+                union(column),
+            )
+    for column in _CODED_SINGLES:
+        if wanted(column):
+            derived[column] = (
+                pl.concat_list(pl.col(column)).list.drop_nulls(),
+                pl.col(column).drop_nulls().unique().sort(),
+            )
+    if wanted("severity"):
+        derived["severity"] = (
+            pl.col("severity"),
+            pl.col("severity").sort_by("severity_ordinal").last(),
+        )
+    if wanted("severity_ordinal"):
+        derived["severity_ordinal"] = (
+            pl.col("severity_ordinal"),
+            pl.col("severity_ordinal").max(),
+        )
+    # Most incidents have one report: their values are read off the row; only incidents with
+    # several reports are grouped. Lists stay in filing order (sorting 700,000 small lists costs
+    # more than all the rest): they are only exploded and counted.
     single = rows.filter(pl.col("_reports") == 1).select(
         "incident",
+        "incident_key",
+        "matched",
         "occurred_on",
-        country=pl.col("jurisdictions").list.unique(maintain_order=True),
-        harm_domain=pl.col("harm_domains").list.eval(
-            pl.element().replace(dict(roots)).unique(maintain_order=True)
-        ),
-        harm_subdomain=pl.col("harm_domains").list.eval(
-            pl.element().filter(~pl.element().is_in(top_levels)).unique(maintain_order=True)
-        ),
-        harm_type=pl.col("harm_types").list.unique(maintain_order=True),
-        sector=pl.col("sectors").list.unique(maintain_order=True),
-        severity="severity",
-        severity_ordinal="severity_ordinal",
-        eu=pl.col("eu_categories").list.len() > 0,
+        "occurred_precision",
+        "event_type",
+        **{name: pair[0] for name, pair in derived.items()},
     )
+    finest = pl.col("_rank") == pl.col("_rank").min()
     several = (
         rows.filter(pl.col("_reports") > 1)
         .group_by("incident")
         .agg(
-            occurred_on=pl.col("occurred_on").min(),
-            country=pl.col("jurisdictions").explode().unique().sort(),
-            harm_domain=pl.col("harm_domains").explode().replace(dict(roots)).unique().sort(),
-            harm_subdomain=pl.col("harm_domains")
-            .explode()
-            .filter(~pl.col("harm_domains").explode().is_in(top_levels))
-            .unique()
-            .sort(),
-            harm_type=pl.col("harm_types").explode().unique().sort(),
-            sector=pl.col("sectors").explode().unique().sort(),
-            severity=pl.col("severity").sort_by("severity_ordinal").last(),
-            severity_ordinal=pl.col("severity_ordinal").max(),
-            eu=pl.col("eu_categories").list.len().max() > 0,
+            incident_key=pl.col("incident_key").first(),
+            matched=pl.col("matched").any(),
+            occurred_on=pl.col("occurred_on").filter(finest).min(),
+            occurred_precision=pl.col("occurred_precision").filter(finest).first(),
+            event_type=pl.when((pl.col("event_type") == "incident").any())
+            .then(pl.lit("incident"))
+            .otherwise(pl.lit("hazard")),
+            **{name: pair[1] for name, pair in derived.items()},
         )
     )
-    return pl.concat([single, several], how="vertical_relaxed").with_columns(
-        cross_border=pl.col("country").list.len() > 1,
-        serious=(pl.col("severity_ordinal") >= serious_from) | pl.col("eu"),
+    empty = {
+        name: expression for name, expression in _EMPTY_ATTRIBUTES.items() if name not in derived
+    }
+    return (
+        pl.concat([single, several], how="vertical_relaxed")
+        .with_columns(**empty)
+        .with_columns(
+            cross_border=pl.col("country").list.len() > 1,
+            serious=(pl.col("severity_ordinal") >= serious_from)
+            | (pl.col("eu_categories").list.len() > 0),
+        )
+    )
+
+
+_EMPTY_LIST = pl.lit([], dtype=pl.List(pl.String))
+# What an incident holds for an attribute whose reports' column was not read.
+_EMPTY_ATTRIBUTES: dict[str, pl.Expr] = {
+    "country": _EMPTY_LIST,
+    "harm_codes": _EMPTY_LIST,
+    "harm_domain": _EMPTY_LIST,
+    "harm_subdomain": _EMPTY_LIST,
+    "harm_type": _EMPTY_LIST,
+    "sector": _EMPTY_LIST,
+    "eu_categories": _EMPTY_LIST,
+    "affected_groups": _EMPTY_LIST,
+    "ai_tasks": _EMPTY_LIST,
+    **dict.fromkeys(_CODED_SINGLES, _EMPTY_LIST),
+    "severity": pl.lit(None, dtype=pl.String),
+    "severity_ordinal": pl.lit(None, dtype=pl.Int16),
+}
+
+
+def dated(incidents_lf: pl.LazyFrame, period: Period) -> pl.LazyFrame:
+    """Each incident's period; ``year_only`` for incidents whose date is known only to the year
+    in a month or quarter table: they are counted apart, in their year, never in its first
+    quarter or month."""
+    coarse = pl.col("occurred_precision") == "year"
+    if period == "year":
+        year_only: pl.Expr = pl.lit(False)
+    elif period == "quarter":
+        year_only = coarse
+    else:
+        year_only = coarse
+    return incidents_lf.with_columns(
+        year_only=year_only,
+        period=pl.when(year_only)
+        .then(period_start("occurred_on", "year"))
+        .otherwise(period_start("occurred_on", period)),
     )
 
 
 def _exploded(
     incidents_lf: pl.LazyFrame, by: Sequence[str], countries: pl.LazyFrame, period: Period
 ) -> pl.LazyFrame:
-    frame = incidents_lf.with_columns(period=period_start("occurred_on", period))
+    frame = dated(incidents_lf, period)
     for dimension in by:
         if dimension in _LISTS:
             frame = frame.explode(dimension)
@@ -125,11 +229,49 @@ def _exploded(
                     how="left",
                 )
                 .drop("_country")
-                .unique(
-                    subset=["incident", *[d for d in by if d != dimension], dimension, "period"]
-                )
             )
-    return frame.drop_nulls(list(by))
+    keys = ["period", "year_only", *by]
+    return frame.drop_nulls(list(by)).unique(subset=["incident", *keys])
+
+
+def grid(
+    period: Period,
+    start: date,
+    end: date,
+    by: Sequence[str],
+    categories: Mapping[str, Sequence[str]],
+) -> pl.LazyFrame:
+    """Every period of [start, end] (and, in month or quarter tables, every year's "date
+    known only to the year" row) times every category of the taxonomy: cells come from the
+    taxonomy and the calendar, never from the data, so a category's presence tells nothing."""
+    periods = pl.DataFrame(
+        {"period": pl.date_range(start, end, interval=INTERVAL[period], eager=True)}
+    ).with_columns(year_only=pl.lit(False))
+    if period != "year":
+        years = pl.DataFrame(
+            {"period": [date(year, 1, 1) for year in range(start.year, end.year + 1)]}
+        ).with_columns(year_only=pl.lit(True))
+        periods = pl.concat([periods, years])
+    frame = periods.lazy()
+    for dimension in by:
+        values = pl.LazyFrame(
+            {dimension: list(categories[dimension])}, schema={dimension: pl.String}
+        ).with_row_index(rank(dimension))
+        frame = frame.join(values, how="cross")
+    return frame
+
+
+def rank(dimension: str) -> str:
+    """The column holding a category's position in the taxonomy (the ladder for severity)."""
+    return f"_{dimension}_rank"
+
+
+def ordered(frame: pl.LazyFrame, by: Sequence[str]) -> pl.LazyFrame:
+    """Periods in order (each year's "known only to the year" row after its periods), then
+    categories in the taxonomy's order, not the alphabet's."""
+    return frame.sort(
+        [pl.col("period").dt.year(), "year_only", "period", *(rank(d) for d in by)]
+    ).drop([rank(d) for d in by])
 
 
 def counts(
@@ -139,45 +281,39 @@ def counts(
     start: date,
     end: date,
     countries: pl.LazyFrame,
+    categories: Mapping[str, Sequence[str]],
 ) -> pl.LazyFrame:
-    """Incidents per period x the ``by`` dimensions, with every period of [start, end] present
-    (zero where nothing happened) for every category seen."""
+    """Incidents (and the cell key) per period x the ``by`` dimensions, for every period of
+    [start, end] and every category of the taxonomy (zero where nothing happened)."""
     exploded = _exploded(incidents_lf, by, countries, period)
-    counted = exploded.group_by(["period", *by]).agg(incidents=pl.col("incident").n_unique())
-    grid = (
-        pl.LazyFrame({"period": pl.date_range(start, end, interval=INTERVAL[period], eager=True)})
-        .with_columns(period=period_start("period", period))
-        .unique()
+    keys = ["period", "year_only", *by]
+    counted = exploded.group_by(keys).agg(
+        incidents=pl.len().cast(pl.Int64), key=cell_key(pl.col("incident_key"))
     )
-    if by:
-        grid = grid.join(counted.select(by).unique(), how="cross")
     return (
-        grid.join(counted, on=["period", *by], how="left")
-        .with_columns(incidents=pl.col("incidents").fill_null(0).cast(pl.Int64))
-        .sort(["period", *by])
+        grid(period, start, end, by, categories)
+        .join(counted, on=keys, how="left")
+        .with_columns(pl.col("incidents").fill_null(0), pl.col("key").fill_null(0))
     )
 
 
 def totals(incidents_lf: pl.LazyFrame, period: Period, start: date, end: date) -> pl.LazyFrame:
-    """Distinct incidents per period (the denominator of every rate)."""
-    return counts(incidents_lf, [], period, start, end, pl.LazyFrame({"code": []}))
+    """Distinct incidents per period (the denominator of every rate), with their cell key."""
+    return counts(incidents_lf, [], period, start, end, pl.LazyFrame({"code": []}), {})
 
 
 def changes(counts_lf: pl.LazyFrame, by: Sequence[str], period: Period) -> pl.LazyFrame:
-    """Each cell beside the same category's previous period and the same period a year before."""
-    window = list(by) or None
-    previous = pl.col("incidents").shift(1)
-    year_ago = pl.col("incidents").shift(PER_YEAR[period])
-    if window:
-        previous, year_ago = (
-            previous.over(window, order_by="period"),
-            year_ago.over(window, order_by="period"),
-        )
-    else:
-        previous, year_ago = (
-            previous.over(pl.lit(0), order_by="period"),
-            year_ago.over(pl.lit(0), order_by="period"),
-        )
+    """Each cell beside the same category's previous period and the same period a year before,
+    from the figures as published (null where a figure is the band). A "known only to the
+    year" row compares with the year before's such row."""
+    window = [*by, "year_only"]
+    regular = pl.col("year_only").not_()
+    previous = pl.when(regular).then(pl.col("incidents").shift(1).over(window, order_by="period"))
+    year_ago = (
+        pl.when(regular)
+        .then(pl.col("incidents").shift(PER_YEAR[period]).over(window, order_by="period"))
+        .otherwise(pl.col("incidents").shift(1).over(window, order_by="period"))
+    )
     return counts_lf.with_columns(previous=previous, year_ago=year_ago).with_columns(
         change_previous=_relative("incidents", "previous"),
         change_year_ago=_relative("incidents", "year_ago"),
@@ -193,182 +329,78 @@ def _relative(now: str, before: str) -> pl.Expr:
     )
 
 
-def emerging(
-    counts_lf: pl.LazyFrame,
-    totals_lf: pl.LazyFrame,
-    dimension: str,
-    target: date,
-    *,
-    trailing: int = 8,
-    alpha: float = 0.05,
-    minimum: int = 5,
-) -> pl.LazyFrame:
-    """Categories whose share of incidents in ``target`` is significantly above their share in
-    the ``trailing`` periods before it.
-
-    Test: one-sided two-proportion z-test (pooled), per category with at least ``minimum``
-    incidents in the target period; Benjamini-Hochberg false discovery rate ``alpha`` across the
-    categories tested. Assumes incidents are independent and reporting capacity steady across
-    the window (a jump in reporting by one country shows up as emergence too).
-    """
-    ordered = totals_lf.sort("period").with_columns(index=pl.int_range(pl.len()))
-    target_index = ordered.filter(pl.col("period") == target).select("index")
-    window = (
-        ordered.join(target_index.rename({"index": "target_index"}), how="cross")
-        .filter(
-            (pl.col("index") < pl.col("target_index"))
-            & (pl.col("index") >= pl.col("target_index") - trailing)
-        )
-        .select("period")
-    )
-    target_total = totals_lf.filter(pl.col("period") == target).select(
-        pl.col("incidents").alias("total")
-    )
-    trailing_total = totals_lf.join(window, on="period").select(
-        pl.col("incidents").sum().alias("trailing_total")
-    )
-    now = counts_lf.filter(pl.col("period") == target).select(
-        dimension, pl.col("incidents").alias("count")
-    )
-    before = (
-        counts_lf.join(window, on="period")
-        .group_by(dimension)
-        .agg(trailing_count=pl.col("incidents").sum())
-    )
-    scored = (
-        now.join(before, on=dimension, how="left")
-        .with_columns(pl.col("trailing_count").fill_null(0))
-        .join(target_total, how="cross")
-        .join(trailing_total, how="cross")
-        .with_columns(
-            rate=pl.col("count") / pl.col("total"),
-            trailing_rate=pl.col("trailing_count") / pl.col("trailing_total"),
-            pooled=(pl.col("count") + pl.col("trailing_count"))
-            / (pl.col("total") + pl.col("trailing_total")),
-        )
-        .with_columns(
-            z=(pl.col("rate") - pl.col("trailing_rate"))
-            / (
-                pl.col("pooled")
-                * (1 - pl.col("pooled"))
-                * (1 / pl.col("total") + 1 / pl.col("trailing_total"))
-            ).sqrt()
-        )
-        .with_columns(
-            tested=(pl.col("count") >= minimum)
-            & (pl.col("trailing_total") > 0)
-            & pl.col("z").is_finite(),
-            p_value=pl.col("z").map_elements(_upper_tail, return_dtype=pl.Float64),
-        )
-    )
-    return _benjamini_hochberg(scored, alpha).sort(["emerging", "z"], descending=[True, True])
-
-
-def _upper_tail(z: float) -> float:
-    """P(Z >= z) for a standard normal Z."""
-    return 0.5 * math.erfc(z / math.sqrt(2)) if math.isfinite(z) else 1.0
-
-
-def _benjamini_hochberg(scored: pl.LazyFrame, alpha: float) -> pl.LazyFrame:
-    tested = pl.col("tested")
-    m = tested.sum()
-    rank = pl.when(tested).then(pl.col("p_value").rank("ordinal").over("tested")).otherwise(None)
-    adjusted = (
-        scored.with_columns(rank=rank, m=m)
-        .with_columns(raw_q=pl.col("p_value") * pl.col("m") / pl.col("rank"))
-        .sort("p_value", descending=True)
-        .with_columns(
-            q_value=pl.when(tested).then(
-                pl.col("raw_q").cum_min().over("tested").clip(upper_bound=1.0)
-            )
-        )
-    )
-    return adjusted.with_columns(emerging=tested & (pl.col("q_value") <= alpha)).drop(
-        "raw_q", "m", "rank", "pooled"
+def cross_border(incidents_lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Incidents whose affected countries are more than one, with their cell key."""
+    return incidents_lf.filter(pl.col("cross_border")).select(
+        incidents=pl.len().cast(pl.Int64), key=cell_key(pl.col("incident_key"))
     )
 
 
-def cross_border(incidents_lf: pl.LazyFrame, period: Period) -> pl.LazyFrame:
-    """Per period: incidents, cross-border incidents, and their share."""
-    return (
-        incidents_lf.with_columns(period=period_start("occurred_on", period))
-        .group_by("period")
-        .agg(incidents=pl.len(), cross_border=pl.col("cross_border").sum())
-        .with_columns(share=(pl.col("cross_border") / pl.col("incidents")).round(4))
-        .sort("period")
+def serious(incidents_lf: pl.LazyFrame) -> pl.LazyFrame:
+    """Serious incidents (top of the severity ladder, or an EU Art. 3(49) category)."""
+    return incidents_lf.filter(pl.col("serious")).select(
+        incidents=pl.len().cast(pl.Int64), key=cell_key(pl.col("incident_key"))
     )
 
 
 def country_pairs(incidents_lf: pl.LazyFrame) -> pl.LazyFrame:
-    """The pairs of countries that cross-border incidents join, by how many incidents."""
+    """The pairs of affected countries that cross-border incidents join, by how many."""
     members = (
         incidents_lf.filter(pl.col("cross_border"))
-        .select("incident", pl.col("country").alias("a"))
+        .select("incident", "incident_key", pl.col("country").alias("a"))
         .explode("a")
     )
     return (
-        members.join(members.rename({"a": "b"}), on="incident")
+        members.join(members.select("incident", pl.col("a").alias("b")), on="incident")
         .filter(pl.col("a") < pl.col("b"))
         .group_by(["a", "b"])
-        .agg(incidents=pl.col("incident").n_unique())
+        .agg(incidents=pl.len().cast(pl.Int64), key=cell_key(pl.col("incident_key")))
         .sort(["incidents", "a", "b"], descending=[True, False, False])
-    )
-
-
-def severity_mix(incidents_lf: pl.LazyFrame, period: Period) -> pl.LazyFrame:
-    """Incidents per period and severity, with the serious ones counted apart."""
-    return (
-        incidents_lf.with_columns(period=period_start("occurred_on", period))
-        .group_by(["period", "severity", "severity_ordinal"])
-        .agg(incidents=pl.len(), serious=pl.col("serious").sum())
-        .sort(["period", "severity_ordinal"])
     )
 
 
 DEADLINES = (2, 10, 15)
 
 
-def timeliness(reports: pl.LazyFrame, period: Period) -> pl.LazyFrame:
-    """Days from detection (or occurrence) to submission of regulators' reports, per period of
-    submission, and the share filed within the EU AI Act Art. 73 deadlines of 2, 10, 15 days."""
+def timeliness(reports: pl.LazyFrame, period: Period, start: date) -> pl.LazyFrame:
+    """Regulators' reports submitted in the period: how many, the median days from detection
+    (or occurrence) to submission, and how many within the EU AI Act Art. 73 deadlines of 2, 10
+    and 15 days; each count with the cell key of its reports."""
     delays = reports.filter(
-        (pl.col("filer_kind") == "regulator") & pl.col("submitted_at").is_not_null()
+        (pl.col("filer_kind") == "regulator")
+        & pl.col("submitted_at").is_not_null()
+        & (period_start("submitted_on", period) == start)
     ).with_columns(
-        period=period_start("submitted_on", period),
         delay=(pl.col("submitted_on") - pl.coalesce("detected_on", "occurred_on")).dt.total_days(),
     )
+    within = {f"within_{days}_days": (pl.col("delay") <= days) for days in DEADLINES}
+    return delays.select(
+        reports=pl.len().cast(pl.Int64),
+        reports_key=cell_key(pl.col("report_key")),
+        median_days=pl.col("delay").median(),
+        **{name: condition.sum().cast(pl.Int64) for name, condition in within.items()},
+        **{
+            f"{name}_key": cell_key(pl.col("report_key").filter(condition))
+            for name, condition in within.items()
+        },
+    )
+
+
+def filings(reports: pl.LazyFrame, period: Period, start: date) -> pl.LazyFrame:
+    """Per reporting jurisdiction: regulators' reports submitted in the period (with their cell
+    key), and whether any of them is public (accepted TLP:CLEAR, readable by anyone)."""
     return (
-        delays.group_by("period")
-        .agg(
-            reports=pl.len(),
-            median_days=pl.col("delay").median(),
-            **{
-                f"within_{days}_days": (pl.col("delay") <= days).mean().round(4)
-                for days in DEADLINES
-            },
+        reports.filter(
+            (pl.col("filer_kind") == "regulator")
+            & pl.col("reporting_jurisdiction").is_not_null()
+            & pl.col("submitted_on").is_not_null()
+            & (period_start("submitted_on", period) == start)
         )
-        .sort("period")
-    )
-
-
-def coverage(reports: pl.LazyFrame, countries: pl.LazyFrame, period: Period) -> pl.LazyFrame:
-    """Per period and UN region: how many of the region's countries filed at all, and which.
-
-    Counts reflect reporting capacity as much as harm: a region with few reporting countries
-    is not a region with few incidents.
-    """
-    filed = (
-        reports.filter(pl.col("filer_kind") == "regulator")
-        .with_columns(period=period_start("submitted_on", period))
-        .select("period", pl.col("reporting_jurisdiction").alias("code"))
-        .unique()
-        .join(countries.select("code", "region"), on="code")
-    )
-    sizes = countries.filter(pl.col("region") != "").group_by("region").agg(countries=pl.len())
-    return (
-        filed.group_by(["period", "region"])
-        .agg(reporting=pl.len(), which=pl.col("code").sort())
-        .join(sizes, on="region")
-        .with_columns(share=(pl.col("reporting") / pl.col("countries")).round(4))
-        .sort(["period", "region"])
+        .group_by(pl.col("reporting_jurisdiction").alias("code"))
+        .agg(
+            reports=pl.len().cast(pl.Int64),
+            key=cell_key(pl.col("report_key")),
+            public=(pl.col("sharing") == "TLP:CLEAR").any(),
+        )
+        .sort("code")
     )

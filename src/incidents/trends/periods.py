@@ -49,11 +49,36 @@ class Window(msgspec.Struct):
     lookback: date
     """One year before ``start``: counted too, so the first cells have a 'year ago'."""
 
+    def periods(self, *, with_years: bool = False) -> list[date]:
+        """The start of every period counted, lookback included (and, in month or quarter
+        tables with ``with_years``, one "known only to the year" row per year)."""
+        found = []
+        day = self.lookback
+        while day <= self.end:
+            found.append(day)
+            day = shift(day, self.period, 1)
+        if with_years and self.period != "year":
+            found += [date(year, 1, 1) for year in range(self.lookback.year, self.end.year + 1)]
+        return found
+
+
+def today() -> date:
+    return datetime.now(UTC).date()
+
+
+def current_period(period: Period) -> date:
+    """The start of the period today falls in (unfinished: its figures are partial)."""
+    return align(today(), period)
+
 
 def window(period: Period, start: date | None, end: date | None) -> Window:
-    today = datetime.now(UTC).date()
-    last = align(end or today, period)
+    last = align(end or today(), period)
     first = align(start, period) if start else shift(last, period, -PER_YEAR[period] * 2 + 1)
+    if last > current_period(period):
+        raise ValidationFailed(
+            "Future period",
+            errors=[FieldError("to", "Must not be after the current period; nothing has happened")],
+        )
     if first > last:
         raise ValidationFailed(
             "Empty period range", errors=[FieldError("from", "Must not be after `to`")]

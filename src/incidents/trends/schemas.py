@@ -1,101 +1,67 @@
-"""What crosses the API boundary for trends and briefs (light: no analytics libraries here)."""
+"""What crosses the API boundary for trends (light: no analytics libraries here)."""
 
 from __future__ import annotations
 
-import re
-import uuid
-from datetime import date, datetime
-from typing import Annotated, Any
+from datetime import date
+from typing import Literal
 
 import msgspec
-
-from incidents.errors import FieldError, ValidationFailed
-from incidents.reports.filters import Filters, provide_filters
-from incidents.trends.periods import Period
-
-PeriodText = Annotated[
-    str,
-    msgspec.Meta(
-        pattern=r"^\d{4}(-Q[1-4]|-(0[1-9]|1[0-2]))?$",
-        description="2026-Q3, 2026-07 or 2026",
-        examples=["2026-Q3"],
-    ),
-]
+from msgspec import UNSET, UnsetType
 
 
-class BriefRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    period: PeriodText
-    scope: dict[str, str | list[str]] = {}
-    """Registry filters that narrow the brief, e.g. {"region": "Africa", "sector": ["K", "Q"]}."""
+class Protection(msgspec.Struct, kw_only=True):
+    """How the figures of an answer over restricted reports were protected."""
+
+    method: Literal["cell-key perturbation"] = "cell-key perturbation"
+    k: int
+    """Counts below k, zero included, are published as the band "fewer than k"."""
+    noise: int
+    """Every other count is its exact value plus a noise between -noise and +noise, fixed by the
+    records it counts (the same cell always gets the same figure)."""
+    description: str
 
 
-def parse_period(text: str) -> tuple[Period, date]:
-    if match := re.fullmatch(r"(\d{4})-Q([1-4])", text):
-        return "quarter", date(int(match[1]), (int(match[2]) - 1) * 3 + 1, 1)
-    if match := re.fullmatch(r"(\d{4})-(\d{2})", text):
-        return "month", date(int(match[1]), int(match[2]), 1)
-    return "year", date(int(text), 1, 1)
-
-
-def scope_filters(scope: dict[str, str | list[str]]) -> Filters:
-    """The brief's scope, read exactly as the same query parameters of the API would be."""
-    allowed = set(provide_filters.__code__.co_varnames[: provide_filters.__code__.co_argcount])
-    unknown = sorted(set(scope) - allowed)
-    if unknown:
-        raise ValidationFailed(
-            "Unknown scope",
-            errors=[FieldError(f"scope.{name}", "Not a registry filter") for name in unknown],
-        )
-    values: dict[str, Any] = {}
-    for name, value in scope.items():
-        listed = value if isinstance(value, list) else [value]
-        single = name in {
-            "event_type",
-            "min_severity",
-            "development",
-            "cross_border",
-            "organization",
-            "incident",
-            "q",
-            "occurred_from",
-            "occurred_to",
-            "submitted_from",
-            "submitted_to",
-        }
-        values[name] = listed[0] if single else listed
-    try:
-        converted = msgspec.convert(values, dict[str, Any], strict=False)
-        return provide_filters(**converted)
-    except TypeError as error:
-        raise ValidationFailed("Invalid scope", errors=[FieldError("scope", str(error))]) from None
+class TrendCell(msgspec.Struct, kw_only=True, omit_defaults=True):
+    period: str
+    """2026-Q3, 2026-07 or 2026; with ``year_only``, the incidents of that year whose date is
+    known only to the year (counted apart, never in the year's first quarter or month)."""
+    year_only: bool
+    partial: bool
+    """The period is not over yet: its figures will grow."""
+    harm_domain: str | UnsetType = UNSET
+    harm_subdomain: str | UnsetType = UNSET
+    harm_type: str | UnsetType = UNSET
+    severity: str | UnsetType = UNSET
+    sector: str | UnsetType = UNSET
+    country: str | UnsetType = UNSET
+    region: str | UnsetType = UNSET
+    sub_region: str | UnsetType = UNSET
+    development: str | UnsetType = UNSET
+    incidents: int | None
+    """Null when ``suppressed``: fewer than k (zero included)."""
+    suppressed: bool
+    previous: int | None
+    year_ago: int | None
+    change_previous: float | None
+    change_year_ago: float | None
 
 
 class TrendResponse(msgspec.Struct, kw_only=True):
-    audience: str
+    audience: Literal["public", "member", "secretariat"]
+    population: Literal["all", "visible"]
+    """all: every accepted report, restricted ones included (protected for all but the
+    secretariat); visible: only the reports the caller may see (exact), because a filter
+    addresses records or unites values."""
+    population_reasons: list[str]
+    """The filters that limited the population to the caller's visible reports."""
+    protection: Protection | None
     period: str
     by: list[str]
     start: date = msgspec.field(name="from")
     end: date = msgspec.field(name="to")
-    k: int
     taxonomy_version: int
     suppressed_cells: int
-    cells: list[dict[str, Any]]
-    totals: list[dict[str, Any]]
+    cells: list[TrendCell]
+    totals: list[TrendCell]
     labels: dict[str, dict[str, str]]
     notes: list[str]
-
-
-class Brief(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    period: str
-    scope: dict[str, Any]
-    status: str
-    error: str | None
-    created_at: datetime
-    finished_at: datetime | None
-    created_by: str
-    taxonomy_version: int | None
-    input_hash: str | None
-    data_hash: str | None
-    published_at: datetime | None
-    links: dict[str, str]

@@ -1,21 +1,22 @@
-"""Trend tables for an audience: extract, compute, protect, collect once at the edge."""
+"""Trend tables for an audience: extract, derive incidents, count, protect; collect once."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 import polars as pl
-from sqlalchemy import ColumnElement
 
 from incidents.members.schemas import Principal
 from incidents.reports.filters import Filters, compile_filters
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
-from incidents.trends import disclosure, extract, metrics
-from incidents.trends.periods import Window
+from incidents.trends import extract, metrics, population
+from incidents.trends.periods import Window, current_period
+from incidents.trends.protection import FLAG, Method, protect
 
 Audience = Literal["public", "member", "secretariat"]
+MAX_CELLS = 100_000
 
 
 def audience_of(principal: Principal | None) -> Audience:
@@ -32,6 +33,9 @@ class Reference(msgspec.Struct):
     serious_from: int
     countries: pl.LazyFrame
     labels: dict[str, dict[str, str]]
+    categories: dict[str, list[str]]
+    """Every category of each trend dimension, in the taxonomy's order (the ladder's for
+    severity): tables list these, whatever the data holds."""
 
 
 def reference_of(taxonomy: TaxonomyRegistry) -> Reference:
@@ -46,14 +50,13 @@ def reference_of(taxonomy: TaxonomyRegistry) -> Reference:
                     current[code] = resolved
     harm = now.dimension("harm_domain")
     roots = {code: harm.root_of(code) for code in harm.codes}
-    ordinals = sorted(
-        ordinal
-        for code in now.dimension("severity").live
-        if (ordinal := now.dimension("severity").ordinal(code))
-    )
+    severity = now.dimension("severity")
+    ladder = sorted(severity.live, key=lambda code: (severity.ordinal(code) or 0, code))
+    ordinals = [ordinal for code in ladder if (ordinal := severity.ordinal(code))]
     serious_from = ordinals[-2] if len(ordinals) > 1 else ordinals[-1]
+    geography = now.document.geography
     countries = pl.LazyFrame(
-        [msgspec.structs.asdict(country) for country in now.document.geography],
+        [msgspec.structs.asdict(country) for country in geography],
         schema_overrides={"global_south": pl.Boolean},
     )
     labels = {
@@ -64,7 +67,18 @@ def reference_of(taxonomy: TaxonomyRegistry) -> Reference:
         "sector": _labels(now, "sector"),
         "country": {code: country.name for code, country in now.countries.items()},
     }
-    return Reference(current, roots, serious_from, countries, labels)
+    categories = {
+        "harm_domain": _ordered(now, "harm_domain", roots=True),
+        "harm_subdomain": _ordered(now, "harm_domain", roots=False),
+        "harm_type": _ordered(now, "harm_type"),
+        "sector": _ordered(now, "sector"),
+        "severity": ladder,
+        "country": [country.code for country in geography],
+        "region": sorted({c.region for c in geography if c.region}),
+        "sub_region": sorted({c.sub_region for c in geography if c.sub_region}),
+        "development": sorted({c.development for c in geography if c.development}),
+    }
+    return Reference(current, roots, serious_from, countries, labels, categories)
 
 
 def _labels(taxonomy: Taxonomy, dimension: str) -> dict[str, str]:
@@ -72,111 +86,143 @@ def _labels(taxonomy: Taxonomy, dimension: str) -> dict[str, str]:
     return {code: found.label(code) for code in found.codes}
 
 
-class TrendTable(msgspec.Struct, kw_only=True):
-    cells: pl.DataFrame
-    totals: pl.DataFrame
+def _ordered(taxonomy: Taxonomy, dimension: str, *, roots: bool | None = None) -> list[str]:
+    found = taxonomy.dimension(dimension)
+    entries = sorted(
+        (found.codes[code] for code in found.live), key=lambda entry: (entry.order, entry.code)
+    )
+    if roots is None:
+        return [entry.code for entry in entries]
+    return [entry.code for entry in entries if (entry.parent is None) == roots]
+
+
+class Source(msgspec.Struct, kw_only=True):
+    """The incidents a query counts (coarse filters applied), and how they are protected."""
+
+    incidents: pl.LazyFrame
+    reports: pl.LazyFrame
+    """The population's reports, with brief columns when read for a brief."""
     audience: Audience
-    suppressed: int
-
-
-def _filter_conditions(filters: Filters, taxonomy: TaxonomyRegistry) -> list[ColumnElement[bool]]:
-    """One SQL condition per filter the query sets, so that each can be dropped in turn."""
-    single: list[ColumnElement[bool]] = []
-    for field in Filters.__struct_fields__:
-        value = getattr(filters, field)
-        if value in (None, ()) or field == "status":
-            continue
-        if field == "codes":
-            for name, values in value:
-                single.extend(compile_filters(Filters(codes=((name, values),)), taxonomy))
-            continue
-        single.extend(compile_filters(Filters(**{field: value}), taxonomy))
-    return single
-
-
-class Input(msgspec.Struct, kw_only=True):
-    """The extracted reports and how to read them: the rows a query counts, and for audiences
-    under disclosure control, the rows of each variant with one filter fewer."""
-
-    frame: pl.LazyFrame
-    audience: Audience
-    variants: int
+    population: population.Population
+    reasons: tuple[str, ...]
+    method: Method | None
+    """None: exact figures (the secretariat, or a population the caller may see whole)."""
     reference: Reference
-
-    def rows(self, dropped: int | None = None) -> pl.LazyFrame:
-        flags = [pl.col(f"filter_{i}") for i in range(self.variants) if i != dropped]
-        return self.frame.filter(pl.all_horizontal(flags)) if flags else self.frame
-
-    def incidents(self, dropped: int | None = None) -> pl.LazyFrame:
-        reference = self.reference
-        return metrics.incidents(
-            self.rows(dropped), reference.current, reference.roots, reference.serious_from
-        )
 
 
 async def load(
     url: str,
-    audience: Audience,
+    principal: Principal | None,
     filters: Filters,
     taxonomy: TaxonomyRegistry,
     *,
-    brief: bool = False,
+    k: int,
+    noise: int,
     by: Sequence[str] | None = None,
-) -> Input:
-    """One read of the registry for a trend by ``by`` (only the columns those dimensions need)
-    or (``brief``: every column, with who filed and when) a brief."""
-    statuses = filters.status if audience == "secretariat" and filters.status else ("accepted",)
-    conditions = _filter_conditions(filters, taxonomy)
-    only = extract.columns_for(by) if by is not None and not brief else None
-    if audience == "secretariat":
-        query = extract.report_rows(statuses, conditions, brief=brief, only=only)
-        frame = await extract.read(url, query)
-        return Input(frame=frame, audience=audience, variants=0, reference=reference_of(taxonomy))
-    # Each filter as a column: the query, and each query with one filter fewer, from one read.
-    query = extract.report_rows(statuses, [], conditions, brief=brief, only=only)
+    brief: bool = False,
+) -> Source:
+    """One read of the registry: the reports a query may count (only the columns its
+    dimensions and filters need, or, for a brief, every column with who filed and when)."""
+    compile_filters(filters, taxonomy)  # unknown codes and countries are a 422, here
+    scope = population.split(filters)
+    counted, record = population.reports_counted(scope, principal, taxonomy)
+    only = extract.columns_for(by or (), population.report_columns(scope.coarse))
+    query = extract.report_rows(counted, record, only=only, brief=brief)
     frame = await extract.read(url, query)
-    return Input(
-        frame=frame, audience=audience, variants=len(conditions), reference=reference_of(taxonomy)
+    reference = reference_of(taxonomy)
+    audience = audience_of(principal)
+    exact = audience == "secretariat" or scope.population == "visible"
+    return Source(
+        incidents=select_incidents(
+            frame, scope.coarse, taxonomy, reference, None if brief else only
+        ),
+        reports=frame,
+        audience=audience,
+        population=scope.population,
+        reasons=scope.reasons,
+        method=None if exact else Method(k=k, noise=noise),
+        reference=reference,
     )
 
 
-def table(source: Input, by: Sequence[str], span: Window, k: int) -> TrendTable:
+def select_incidents(
+    reports: pl.LazyFrame,
+    coarse: Filters,
+    taxonomy: TaxonomyRegistry,
+    reference: Reference,
+    read: Sequence[str] | None = None,
+) -> pl.LazyFrame:
+    """The incidents of ``reports`` whose attributes meet the coarse filters and which one of
+    their reports matched the record-level ones (``read``: the report columns read)."""
+    derived = metrics.incidents(
+        reports, reference.current, reference.roots, reference.serious_from, read
+    )
+    conditions = [
+        pl.col("matched"),
+        *population.incident_conditions(coarse, taxonomy, reference.current),
+    ]
+    return derived.filter(pl.all_horizontal(conditions))
+
+
+class TrendTable(msgspec.Struct, kw_only=True):
+    cells: pl.DataFrame
+    totals: pl.DataFrame
+    suppressed: int
+
+
+def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
     """Incidents per period x ``by`` with change against the previous period and a year ago,
-    protected for every audience but the secretariat."""
+    every category of the taxonomy listed, protected unless the figures are exact."""
     reference = source.reference
+    size = len(span.periods(with_years=True))
+    for dimension in by:
+        size *= len(reference.categories[dimension])
+    if size > MAX_CELLS:
+        from incidents.errors import FieldError, ValidationFailed
 
-    def counted(dropped: int | None = None) -> pl.LazyFrame:
-        lf = source.incidents(dropped)
-        return metrics.counts(lf, by, span.period, span.lookback, span.end, reference.countries)
-
-    def totalled(dropped: int | None = None) -> pl.LazyFrame:
-        return metrics.totals(source.incidents(dropped), span.period, span.lookback, span.end)
-
-    protected = source.audience != "secretariat"
-    plans = [counted(), totalled()]
-    if protected:
-        for dropped in range(source.variants):
-            plans += [counted(dropped), totalled(dropped)]
-    cells, period_totals, *variants = pl.collect_all(plans)
-    keys = ["period", *by]
-    if protected:
-        cells = disclosure.protect(cells, keys, list(by), k, without_each_filter=variants[0::2])
-        period_totals = disclosure.protect_totals(
-            period_totals, k, cells, without_each_filter=variants[1::2]
+        raise ValidationFailed(
+            "Too many cells",
+            errors=[
+                FieldError(
+                    "by", f"This breakdown has {size:,} cells; at most {MAX_CELLS:,}: narrow it"
+                )
+            ],
         )
-        cells = cells.drop(disclosure.EXPOSED, strict=False)
-    else:
-        cells = cells.with_columns(pl.lit(False).alias(disclosure.FLAG))
-        period_totals = period_totals.with_columns(pl.lit(False).alias(disclosure.FLAG))
-    changed = metrics.changes(cells.lazy(), by, span.period).collect()
-    shown = changed.filter(pl.col("period") >= span.start)
-    return TrendTable(
-        cells=shown.with_columns(period=metrics.period_label("period", span.period)),
-        totals=period_totals.filter(pl.col("period") >= span.start).with_columns(
-            period=metrics.period_label("period", span.period)
-        ),
-        audience=source.audience,
-        suppressed=int(shown[disclosure.FLAG].sum()),
+    counted = metrics.counts(
+        source.incidents,
+        by,
+        span.period,
+        span.lookback,
+        span.end,
+        reference.countries,
+        reference.categories,
+    )
+    totalled = metrics.totals(source.incidents, span.period, span.lookback, span.end)
+    cells, period_totals = pl.collect_all(
+        [
+            _shown(metrics.changes(protect(counted, source.method), by, span.period), span, by),
+            _shown(metrics.changes(protect(totalled, source.method), [], span.period), span, []),
+        ]
+    )
+    return TrendTable(cells=cells, totals=period_totals, suppressed=int(cells[FLAG].sum()))
+
+
+def _shown(frame: pl.LazyFrame, span: Window, by: Sequence[str]) -> pl.LazyFrame:
+    """The periods asked for (the year before was counted only for comparisons), labelled,
+    the unfinished current period marked partial."""
+    today_period = current_period(span.period)
+    kept = frame.filter(
+        pl.when(pl.col("year_only"))
+        .then(pl.col("period").dt.year() >= span.start.year)
+        .otherwise(pl.col("period") >= span.start)
+    )
+    return metrics.ordered(kept, by).with_columns(
+        partial=pl.when(pl.col("year_only"))
+        .then(pl.col("period").dt.year() == today_period.year)
+        .otherwise(pl.col("period") == today_period),
+        period=pl.when(pl.col("year_only"))
+        .then(pl.col("period").dt.year().cast(pl.String))
+        .otherwise(metrics.period_label("period", span.period)),
     )
 
 
@@ -189,10 +235,7 @@ async def trend(
     by: Sequence[str],
     span: Window,
     k: int,
-) -> TrendTable:
-    source = await load(url, audience_of(principal), filters, taxonomy, by=by)
-    return table(source, by, span, k)
-
-
-def as_rows(table: pl.DataFrame) -> list[dict[str, Any]]:
-    return table.to_dicts()
+    noise: int,
+) -> tuple[Source, TrendTable]:
+    source = await load(url, principal, filters, taxonomy, k=k, noise=noise, by=by)
+    return source, table(source, by, span)

@@ -1,9 +1,13 @@
-"""Risk briefs: their parameters, the hashes that make them reproducible, and their documents."""
+"""Risk briefs: their parameters, the hashes that make them reproducible, their documents and
+where each stands in the editorial workflow."""
 
 from __future__ import annotations
 
 from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -12,13 +16,12 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
     func,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
 from incidents.db import metadata
-
-BRIEF_STATUSES = ("queued", "running", "done", "failed")
 
 briefs = Table(
     "briefs",
@@ -26,7 +29,7 @@ briefs = Table(
     Column("id", Uuid, primary_key=True),
     Column("period", String(10), nullable=False),
     Column("parameters", JSONB, nullable=False),
-    Column("status", String(10), nullable=False),
+    Column("status", String(12), nullable=False),
     Column("error", Text),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("started_at", DateTime(timezone=True)),
@@ -40,5 +43,21 @@ briefs = Table(
     Column("data_json", LargeBinary),
     Column("data_zip", LargeBinary),
     Column("published_at", DateTime(timezone=True)),
+    # Migration 0012: the editorial workflow.
+    Column("provisional", Boolean, nullable=False, server_default=false()),
+    Column("audit", JSONB),
+    Column("executive_summary", Text),
+    Column("issuing_body", String(200)),
+    Column("issued_on", Date),
+    Column("version", Integer),
+    Column("approved_at", DateTime(timezone=True)),
+    Column("superseded_by", Uuid),
+    Column("retracted_at", DateTime(timezone=True)),
+    Column("retraction_notice", Text),
+    CheckConstraint(
+        "status IN ('queued', 'running', 'failed', 'draft', 'approved', 'published', "
+        "'superseded', 'retracted')",
+        name="status_known",
+    ),
     Index(None, "published_at"),
 )

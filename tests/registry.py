@@ -1,4 +1,5 @@
-"""A generated registry on a committed database, shared by the trends and briefs tests."""
+"""A generated registry on a committed database, shared by the trends and briefs tests
+(registered as a pytest plugin by tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ class Registry(msgspec.Struct):
     data_dir: Path
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 async def registry(
     server_url: str, template_url: str, tmp_path_factory: pytest.TempPathFactory
 ) -> AsyncIterator[Registry]:

@@ -1,0 +1,214 @@
+"""Briefs over HTTP: the secretariat makes, edits, approves, publishes and retracts them; the
+public reads what was published."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from litestar import Controller, Request, Response, delete, get, patch, post
+from litestar.background_tasks import BackgroundTask
+from litestar.di import NamedDependency
+from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from incidents.briefs import service
+from incidents.briefs.schemas import (
+    Brief,
+    BriefEdit,
+    BriefList,
+    BriefRequest,
+    Retraction,
+    check_period,
+    scope_filters,
+)
+from incidents.errors import NotFound
+from incidents.members.guards import require_secretariat
+from incidents.members.schemas import Principal
+from incidents.members.service import actor_for
+from incidents.openapi import problems
+from incidents.reports.filters import compile_filters
+from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.trends.protection import Method
+
+
+def _secretariat(principal: Principal | None) -> bool:
+    return principal is not None and principal.kind == "secretariat"
+
+
+def _method(request: Request[Any, Any, Any]) -> Method:
+    settings = request.app.state.settings
+    return Method(k=settings.suppression_k, noise=settings.disclosure_noise)
+
+
+class BriefController(Controller):
+    path = "/api/v1"
+    tags = ("Briefs",)
+
+    @post(
+        "/briefs",
+        operation_id="CreateBrief",
+        summary="Make a risk brief for a period (in the background; poll its status)",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 413, 422),
+        status_code=202,
+    )
+    async def create_brief(
+        self,
+        request: Request[Any, Any, Any],
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        data: JSONBody[BriefRequest],
+    ) -> Response[Brief]:
+        # A bad period or scope is a 422 now, not a failed job later.
+        check_period(data.period, data.provisional)
+        compile_filters(scope_filters(data.scope), taxonomy)
+        brief = await service.queue(db, actor_for(principal), data)
+        # Runs once the response is sent, i.e. after the request's transaction committed.
+        task = BackgroundTask(
+            _run_in_background, request.app.state.database, taxonomy, brief.id, _method(request)
+        )
+        return Response(
+            content=brief,
+            status_code=202,
+            background=task,
+            headers={"Location": brief.links["self"]},
+        )
+
+    @get(
+        "/briefs",
+        operation_id="ListBriefs",
+        summary="Published briefs (and superseded or retracted ones, with their notice); the "
+        "secretariat sees every brief",
+        responses=problems(401),
+    )
+    async def list_briefs(
+        self, db: NamedDependency[AsyncConnection], principal: NamedDependency[Principal | None]
+    ) -> BriefList:
+        return BriefList(items=await service.listing(db, secretariat=_secretariat(principal)))
+
+    @get(
+        "/briefs/{name:str}",
+        operation_id="GetBrief",
+        summary="A brief's status, or its document: .html, .pdf, .json, or .zip (CSV and Parquet)",
+        responses=problems(401, 404, 409, 410),
+    )
+    async def get_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        name: FromPath[str],
+    ) -> Response[Any]:
+        identifier, _, variant = name.partition(".")
+        try:
+            brief_id = uuid.UUID(identifier)
+        except ValueError:
+            raise NotFound(f"No brief {name}") from None
+        secretariat = _secretariat(principal)
+        if not variant:
+            return Response(content=await service.get(db, brief_id, secretariat=secretariat))
+        if variant not in service.MEDIA:
+            raise NotFound(f"A brief comes as {', '.join('.' + v for v in service.MEDIA)}")
+        body = await service.content(
+            db,
+            brief_id,
+            variant,  # type: ignore[arg-type]  # a key of service.MEDIA, checked just above
+            secretariat=secretariat,
+        )
+        headers = {}
+        if variant in {"pdf", "zip"}:
+            headers["Content-Disposition"] = f'attachment; filename="brief-{brief_id}.{variant}"'
+        return Response(content=body, media_type=service.MEDIA[variant], headers=headers)
+
+    @patch(
+        "/briefs/{brief_id:uuid}",
+        operation_id="EditBrief",
+        summary="Write the executive summary, issuing body and date of issue of a draft or "
+        "approved brief (an approved brief goes back to draft)",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409, 422),
+    )
+    async def edit_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        brief_id: FromPath[uuid.UUID],
+        data: JSONBody[BriefEdit],
+    ) -> Brief:
+        service.check_edit(data)
+        return await service.edit(db, actor_for(principal), brief_id, data)
+
+    @post(
+        "/briefs/{brief_id:uuid}/approve",
+        operation_id="ApproveBrief",
+        summary="Approve a draft whose disclosure audit passed and which names its issuing body "
+        "and date of issue",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409),
+        status_code=200,
+    )
+    async def approve_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        brief_id: FromPath[uuid.UUID],
+    ) -> Brief:
+        return await service.approve(db, actor_for(principal), brief_id)
+
+    @post(
+        "/briefs/{brief_id:uuid}/publish",
+        operation_id="PublishBrief",
+        summary="Make an approved brief public as the next version of its period and scope",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409),
+        status_code=200,
+    )
+    async def publish_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        brief_id: FromPath[uuid.UUID],
+    ) -> Brief:
+        return await service.publish(db, actor_for(principal), brief_id)
+
+    @post(
+        "/briefs/{brief_id:uuid}/retract",
+        operation_id="RetractBrief",
+        summary="Retract a published brief: its address then shows the notice",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409, 422),
+        status_code=200,
+    )
+    async def retract_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        brief_id: FromPath[uuid.UUID],
+        data: JSONBody[Retraction],
+    ) -> Brief:
+        return await service.retract(db, actor_for(principal), brief_id, data)
+
+    @delete(
+        "/briefs/{brief_id:uuid}",
+        operation_id="DeleteBrief",
+        summary="Delete a failed or draft brief",
+        guards=[require_secretariat],
+        responses=problems(401, 403, 404, 409),
+    )
+    async def delete_brief(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal],
+        brief_id: FromPath[uuid.UUID],
+    ) -> None:
+        await service.remove(db, actor_for(principal), brief_id)
+
+
+async def _run_in_background(
+    database: Any, taxonomy: TaxonomyRegistry, brief_id: uuid.UUID, method: Method
+) -> None:
+    try:
+        await service.run(database, taxonomy, brief_id, method)
+    except Exception:  # recorded on the brief, and logged, by service.run
+        return
