@@ -44,6 +44,37 @@ def problems(*statuses: int) -> dict[int, ResponseSpec]:
     return specs
 
 
+def documented(
+    model: Any, *statuses: int, status: int = 200, description: str = "OK"
+) -> dict[int, ResponseSpec]:
+    """``problems(*statuses)`` plus the success answer typed as ``model``: for handlers whose
+    return annotation cannot say it (a Response built from bytes, e.g. an idempotent replay)."""
+    specs = problems(*statuses)
+    specs[status] = ResponseSpec(
+        data_container=model, description=description, generate_examples=False
+    )
+    return specs
+
+
+DOWNLOAD_MEDIA_TYPES = {
+    "csv": "text/csv",
+    "ndjson": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+}
+
+
+def download(fmt: str, *statuses: int, what: str = "rows") -> dict[int, ResponseSpec]:
+    """A download operation's answers: the file in its own media type, and its problems."""
+    specs = problems(*statuses)
+    specs[200] = ResponseSpec(
+        data_container=bytes if fmt == "parquet" else str,
+        description=f"Every matching {what} as {fmt.upper()} (an attachment, streamed)",
+        media_type=DOWNLOAD_MEDIA_TYPES[fmt],
+        generate_examples=False,
+    )
+    return specs
+
+
 READ_ERRORS = (400, 401, 404, 422)
 WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422)
 

@@ -153,7 +153,7 @@ def _filing_statement() -> TextClause:
     """One statement for a new report: its incident (unless it joins one), the report row and
     its first revision. Built once from the tables; a conflicting external_ref inserts no
     report, which the caller turns into 409 (the transaction then rolls back the incident)."""
-    skip = {"number", "status_reason", "reviewed_at"}
+    skip = {"number", "status_reason", "reviewed_at", "proposed_incident_id"}
     columns = [
         column.name
         for column in reports.columns
