@@ -29,14 +29,17 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, extra_environment: dict[str, str] | None = None
+    ) -> None:
         self.port = _free_port()
         environment = {
             key: value for key, value in os.environ.items() if not key.startswith("INCIDENTS_")
         }
         environment["INCIDENTS_DATA_DIR"] = str(data_dir)
+        environment.update(extra_environment or {})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "incidents", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "incidents", "serve", "--port", str(self.port), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,

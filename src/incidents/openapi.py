@@ -11,7 +11,7 @@ from incidents.errors import Problem
 
 _DESCRIPTIONS = {
     304: "Not modified (the ETag still matches)",
-    400: "Malformed request",
+    400: "Malformed request: unusable text (NUL, invalid UTF-8), an unknown query parameter",
     401: "No valid API key: missing where required, unknown, malformed or revoked",
     403: "The key's organization may not do this",
     404: "No such resource, or not visible to this caller",
@@ -19,27 +19,38 @@ _DESCRIPTIONS = {
     409: "Conflicts with the current state",
     412: "If-Match does not match the current revision",
     413: "The request body is larger than this endpoint accepts",
-    415: "Unsupported content type",
+    415: "The body is not sent as application/json (UTF-8)",
     422: "Validation failed; `errors` lists every field at fault",
     428: "If-Match is required",
-    503: "The database is unreachable or not migrated",
+    503: "The database is unreachable or not migrated (Retry-After says when to retry)",
 }
 
 
+#: What any operation may answer: a request the edge refuses (400), a bad key (401), a
+#: parameter out of bounds (422), the database unreachable (503).
+ALWAYS = (400, 401, 422, 503)
+
+
 def problems(*statuses: int) -> dict[int, ResponseSpec]:
-    """Problem-details responses for the given statuses (always with 500)."""
+    """Problem-details responses for the given statuses, those every operation may give, and
+    415 wherever a body is read (those that list 413)."""
+    wanted = {*statuses, *ALWAYS}
+    if 413 in wanted:
+        wanted.add(415)
     specs = {
         status: ResponseSpec(
             data_container=Problem,
             description=_DESCRIPTIONS[status],
             media_type="application/problem+json",
+            generate_examples=False,
         )
-        for status in statuses
+        for status in sorted(wanted)
     }
     specs[500] = ResponseSpec(
         data_container=Problem,
         description="Unexpected error; the body carries a request id",
         media_type="application/problem+json",
+        generate_examples=False,
     )
     return specs
 
