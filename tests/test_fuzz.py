@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ DEMO_KEY = re.compile(r"Demo (\w+) key \([^)]*\): (inc_\S+)")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, dict[str, str]]:
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dict[str, str]]]:
     server = Server(tmp_path_factory.mktemp("fuzz"), "--demo")
     server.wait_for("API on", timeout=180)
     server.wait_ready()
@@ -31,7 +32,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Server, dict[str, st
         match.group(1): match.group(2) for line in server.output if (match := DEMO_KEY.search(line))
     }
     assert set(keys) == {"regulator", "researcher", "secretariat"}, "".join(server.output)
-    yield server, keys  # type: ignore[misc]  # a generator fixture
+    yield server, keys
     assert server.stop() == 0
 
 
