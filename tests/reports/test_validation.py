@@ -35,20 +35,20 @@ CASES: list[tuple[str, dict[str, Any], str, str]] = [
         "unknown affected group",
         {"harms": [{"domain": "1", "harm_type": "other", "affected_groups": ["aliens"]}]},
         "harms[0].affected_groups[0]",
-        "not a affected_group",
+        "not an affected_group",
     ),
     ("unknown sector", {"sectors": ["Z"]}, "sectors[0]", "not a sector"),
     (
         "unknown system type",
         {"ai_system": {"name": "X", "system_type": "quantum"}},
         "ai_system.system_type",
-        "not a ai_system_type",
+        "not an ai_system_type",
     ),
     (
         "unknown task",
         {"ai_system": {"name": "X", "tasks": ["juggling"]}},
         "ai_system.tasks[0]",
-        "not a ai_task",
+        "not an ai_task",
     ),
     (
         "unknown country",

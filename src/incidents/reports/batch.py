@@ -176,7 +176,9 @@ async def file_batch(
     links = await _links(connection, principal, routes)
     errors = _Errors()
     errors.add(links.missing)
-    errors.add(await _taken_external_refs(connection, principal, routes))
+    # An external_ref already filed is the same conflict as when filing one report: 409.
+    taken = await _taken_external_refs(connection, principal, routes)
+    errors.add(taken)
     today = datetime.now(UTC).date()
     external_refs: dict[str, int] = {}
 
@@ -230,6 +232,12 @@ async def file_batch(
             ) from None
     if errors.found or streamed is None:
         bad = {error.index for error in errors.found}
+        if taken:
+            raise Conflict(
+                f"{len(taken)} of {len(items)} reports have an external_ref you already filed; "
+                "nothing was stored",
+                errors=sorted(errors.found, key=lambda error: error.index or 0),
+            )
         raise ValidationFailed(
             f"{len(bad)} of {len(items)} reports are invalid; nothing was stored",
             errors=sorted(errors.found, key=lambda error: error.index or 0),

@@ -267,7 +267,8 @@ async def _encoded(
             yield bytes(buffer)
     elif fmt == "csv":
         text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
+        # RFC 4180 line ends: a cell holding a bare CR is then quoted too, never a row break.
+        writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([name for name, _, _ in fields])
         async for batch in batches:
             for item in batch:

@@ -382,7 +382,7 @@ def parse_facets(value: str | None) -> list[str]:
         raise ValidationFailed(
             "Unknown facet",
             errors=[
-                FieldError("facets", f"{name!r} is not one of {', '.join(FACETS)}")
+                FieldError("facets", f"{name!r} is not one of: {', '.join(FACETS)}")
                 for name in unknown
             ],
         )

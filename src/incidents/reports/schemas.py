@@ -164,6 +164,9 @@ class ReportPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     actions_taken: Annotated[str, msgspec.Meta(max_length=10000)] | msgspec.UnsetType | None = _U
     sharing: Sharing | msgspec.UnsetType = _U
     taxonomy_version: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = _U
+    incident: IncidentReference | msgspec.UnsetType | None = _U
+    """Propose linking the report to this incident (one you can see), e.g. after a rejection
+    that names it; the secretariat's acceptance applies the link. ``null`` withdraws it."""
 
 
 class Reason(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):

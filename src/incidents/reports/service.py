@@ -317,8 +317,9 @@ async def update_report(
     changes = {
         field: value
         for field in schemas.ReportPatch.__struct_fields__
-        if (value := getattr(patch, field)) is not msgspec.UNSET
+        if (value := getattr(patch, field)) is not msgspec.UNSET and field != "incident"
     }
+    proposal = await _proposal(connection, principal, current, patch.incident)
     before = content_of(current)
     merged = msgspec.structs.replace(
         before, **{k: v for k, v in changes.items() if k in CONTENT_FIELDS}
@@ -343,6 +344,7 @@ async def update_report(
             taxonomy_version=version.version,
             updated_at=now,
             **derive(merged, version, current.reporting_jurisdiction),
+            **({} if proposal is None else {"proposed_incident_id": proposal[0]}),
         )
         .returning(reports.c.id)
     )
@@ -365,6 +367,10 @@ async def update_report(
     ):
         if getattr(current, field) != value:
             old[field], new[field] = getattr(current, field), value
+    if proposal is not None:
+        before_ref = current.proposed_incident.ref if current.proposed_incident else None
+        if before_ref != proposal[1]:
+            old["proposed_incident"], new["proposed_incident"] = before_ref, proposal[1]
     await append(
         connection,
         actor,
@@ -383,6 +389,24 @@ async def update_report(
         ],
     )
     return await get_report(connection, principal, str(current.id))
+
+
+async def _proposal(
+    connection: AsyncConnection,
+    principal: Principal,
+    current: schemas.Report,
+    wanted: str | None | msgspec.UnsetType,
+) -> tuple[uuid.UUID | None, str | None] | None:
+    """The incident a correction proposes, as (id, ref); (None, None) withdraws a proposal;
+    None when the correction says nothing about it."""
+    if wanted is msgspec.UNSET:
+        return None
+    if wanted is None:
+        return None, None
+    found = await linked_incident(connection, principal, wanted)
+    if found.id == current.incident.id:
+        return None, None  # already linked there: nothing to propose
+    return found.id, found.ref
 
 
 # -- lifecycle -------------------------------------------------------------------------------
@@ -427,6 +451,14 @@ async def transition(
         values["status_reason"] = None
     if action == "submit" and report.submitted_at is None:
         values["submitted_at"] = now
+    linked: Any = None
+    if action == "accept" and report.proposed_incident is not None:
+        # The submitter proposed an incident (after a rejection, say): accepting links it.
+        linked = await survivor_of(
+            connection, await resolve_incident(connection, str(report.proposed_incident.id))
+        )
+        values["incident_id"] = linked.id
+        values["proposed_incident_id"] = None
     changed = await connection.execute(
         update(reports)
         .where(reports.c.id == report.id, reports.c.status == report.status)
@@ -435,17 +467,16 @@ async def transition(
     )
     if changed.first() is None:
         raise Conflict("The report's status changed meanwhile; fetch it and retry")
+    before: dict[str, Any] = {"status": report.status}
     after: dict[str, Any] = {"status": target}
     if reason is not None:
         after["reason"] = reason
+    if linked is not None and linked.id != report.incident.id:
+        before["incident"], after["incident"] = report.incident.ref, linked.ref
     await append(
         connection,
         actor_for(principal),
-        [
-            EventDraft(
-                f"report.{action}", "report", str(report.id), {"status": report.status}, after
-            )
-        ],
+        [EventDraft(f"report.{action}", "report", str(report.id), before, after)],
     )
     return await get_report(connection, principal, str(report.id))
 
