@@ -7,9 +7,9 @@ from datetime import date
 from typing import Any
 
 from incidents.errors import FieldError
-from incidents.validation import a_or_an
 from incidents.reports.schemas import ReportContent
 from incidents.taxonomy.service import Dimension, Taxonomy
+from incidents.validation import a_or_an
 
 PRECISIONS = {4: "year", 7: "month", 10: "day"}
 

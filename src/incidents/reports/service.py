@@ -395,7 +395,7 @@ async def _proposal(
     connection: AsyncConnection,
     principal: Principal,
     current: schemas.Report,
-    wanted: str | None | msgspec.UnsetType,
+    wanted: str | msgspec.UnsetType | None,
 ) -> tuple[uuid.UUID | None, str | None] | None:
     """The incident a correction proposes, as (id, ref); (None, None) withdraws a proposal;
     None when the correction says nothing about it."""
