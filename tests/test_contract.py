@@ -183,7 +183,6 @@ async def test_messages_are_plain_words_with_the_allowed_values(
     for message in errors.values():
         assert not set("`^$") & set(message), message
         assert "regex" not in message
-        assert "regex" not in message
     assert errors["sharing"] == "'TLP:PINK' is not one of: TLP:CLEAR, TLP:GREEN, TLP:AMBER, TLP:RED"
     assert errors["event_type"] == "'accident' is not one of: incident, hazard"
     listed = await client.get(
