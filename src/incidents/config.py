@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import platformdirs
@@ -59,9 +60,23 @@ def settings_from_env(
             raw[field] = value
     raw.update({key: value for key, value in (overrides or {}).items() if value is not None})
     try:
-        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as error:
         raise SettingsError(_explain(str(error))) from None
+    _check_database_url(settings.database_url)
+    return settings
+
+
+def _check_database_url(url: str | None) -> None:
+    if url is None:
+        return
+    scheme = urlsplit(url).scheme
+    if scheme.split("+")[0] not in {"postgresql", "postgres"}:
+        given = f"{scheme}://" if scheme else "no scheme"
+        raise SettingsError(
+            f"{_FIELD_TO_ENV['database_url']}: the scheme must be postgresql:// (this service "
+            f"runs on PostgreSQL only), not {given}"
+        )
 
 
 def _decode_path(kind: type, value: object) -> object:
