@@ -11,12 +11,12 @@ from typing import Any
 import anyio
 import msgspec
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import Message, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -25,6 +25,7 @@ from incidents import __version__
 from incidents.audit.controllers import AuditController
 from incidents.config import Settings
 from incidents.db import Database, create_engine
+from incidents.docs import assets_router, render_plugins
 from incidents.edge import (
     BodyGuard,
     RequestShapeMiddleware,
@@ -221,6 +222,36 @@ async def shutdown(app: Litestar) -> None:
         app.state.database = None
 
 
+def cors(settings: Settings) -> CORSConfig | None:
+    """Browser pages on the allowed origins may call the API (off unless origins are listed).
+    Keys travel in the Authorization header, never in cookies: no credentials mode."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+        expose_headers=[
+            "ETag",
+            "Link",
+            "Location",
+            "Retry-After",
+            "X-Request-ID",
+            "Idempotent-Replayed",
+            "Content-Disposition",
+        ],
+        allow_credentials=False,
+        max_age=600,
+    )
+
+
 def create_app(settings: Settings, *, database: Database | None = None) -> App:
     """Build the service. Without ``database``, one is created from ``settings.database_url``."""
 
@@ -241,6 +272,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             AuditController,
             TrendController,
             BriefController,
+            assets_router(),
         ],
         dependencies={
             "db": Provide(provide_db),
@@ -260,6 +292,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             }
         ),
         request_max_body_size=settings.max_body_bytes,
+        cors_config=cors(settings),
         openapi_config=OpenAPIConfig(
             title="AI incident and risk registry",
             version=__version__,
@@ -270,7 +303,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
                 "`Authorization: Bearer <api key>`; without a key you are the public."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=render_plugins(),
         ),
         logging_config=None,
         debug=False,

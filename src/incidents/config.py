@@ -15,6 +15,13 @@ ENV_PREFIX = "INCIDENTS_"
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Origin = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="scheme://host[:port], e.g. https://dashboard.example.org",
+    ),
+]
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -35,6 +42,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     suppression_k: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     taxonomy_dir: Path | None = None
     """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
+    cors_origins: tuple[Origin, ...] = ()
+    """Web origins whose pages may call the API from a browser (CORS); none by default."""
 
     @property
     def embedded(self) -> bool:
@@ -57,7 +66,11 @@ def settings_from_env(
     for field, variable in _FIELD_TO_ENV.items():
         value = environ.get(variable)
         if value is not None and value != "":
-            raw[field] = value
+            # A list setting is comma-separated: INCIDENTS_CORS_ORIGINS=https://a.org,https://b.org
+            is_list = field == "cors_origins"
+            raw[field] = (
+                [part.strip() for part in value.split(",") if part.strip()] if is_list else value
+            )
     raw.update({key: value for key, value in (overrides or {}).items() if value is not None})
     try:
         settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
@@ -90,4 +103,6 @@ def _explain(message: str) -> str:
     reason, _, location = message.partition(" - at `$.")
     field = location.rstrip("`").split(".")[0].split("[")[0]
     variable = _FIELD_TO_ENV.get(field, field)
+    if field == "cors_origins":
+        reason = "each origin must be scheme://host[:port], e.g. https://dashboard.example.org"
     return f"{variable}: {reason}"
