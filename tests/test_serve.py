@@ -69,6 +69,14 @@ class Server:
                 return
         raise AssertionError(f"never saw {marker!r}:\n{''.join(self.output)}")
 
+    def drain(self) -> str:
+        """Everything the server printed so far (after stop(): everything)."""
+        while True:
+            try:
+                self.output.append(self.lines.get_nowait())
+            except queue.Empty:
+                return "".join(self.output)
+
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
