@@ -253,3 +253,37 @@ async def test_a_proposed_incident_must_be_one_the_submitter_can_see(
         headers={**members.regulator.headers, "If-Match": current.headers["etag"]},
     )
     assert assert_problem(response, 422)["errors"][0]["field"] == "incident"
+
+
+async def test_one_answer_lists_every_field_at_fault_schema_and_taxonomy_alike(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    payload = report_payload(
+        title="",  # the schema refuses it
+        occurred_on="March",  # the schema refuses it
+        colour="red",  # an unknown field
+        severity="catastrophic",  # the taxonomy refuses it
+        harms=[{"domain": "99.9", "harm_type": "human_rights", "affected_groups": ["aliens"]}],
+        sectors=["ZZ"],
+        detected_on="2999-01-01",  # the calendar refuses it
+    )
+    expected = {
+        "title",
+        "occurred_on",
+        "colour",
+        "severity",
+        "harms[0].domain",
+        "harms[0].affected_groups[0]",
+        "sectors[0]",
+        "detected_on",
+    }
+    single = await client.post("/api/v1/reports", json=payload, headers=members.regulator.headers)
+    assert {error["field"] for error in assert_problem(single, 422)["errors"]} == expected
+    batch = await client.post(
+        "/api/v1/reports/batch",
+        json=[report_payload(), payload],
+        headers=members.regulator.headers,
+    )
+    errors = assert_problem(batch, 422)["errors"]
+    assert {error["field"] for error in errors} == expected
+    assert {error["index"] for error in errors} == {1}

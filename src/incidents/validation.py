@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import types
+from collections.abc import Callable
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -73,6 +74,128 @@ def convert(raw: Any, target: type[T]) -> T:
     except msgspec.ValidationError:
         errors = collect_errors(raw, target)
         raise ValidationFailed(f"{len(errors)} field(s) are invalid", errors=errors) from None
+
+
+SemanticCheck = Callable[[Any, Any], list[FieldError]]
+"""(the decoded value, a context such as the taxonomy registry) -> the rules it breaks."""
+_SEMANTIC: dict[type, SemanticCheck] = {}
+
+# What a field at fault is replaced with so that the rest of the body can still be checked;
+# the first that the field's type accepts is used.
+_PLACEHOLDERS: tuple[Any, ...] = (
+    None,
+    "x",
+    "XX",
+    "2000",
+    "en",
+    "2000-01-01",
+    "http://x.example",
+    "INC-2000-000001",
+    0,
+    False,
+    [],
+)
+
+
+def semantic_check(target: type) -> Callable[[SemanticCheck], SemanticCheck]:
+    """Register the rules a type's values must meet beyond their schema (taxonomy codes,
+    dates), so that a body failing its schema is still checked against them: one answer lists
+    every field at fault, never a second pass more."""
+
+    def register(check: SemanticCheck) -> SemanticCheck:
+        _SEMANTIC[target] = check
+        return check
+
+    return register
+
+
+def every_error(raw: Any, annotation: Any, context: Any) -> list[FieldError]:
+    """The schema's errors and, for a type with a registered semantic check, the rules the
+    rest of the value breaks (its faulty fields replaced by placeholders, whose own findings are
+    dropped)."""
+    errors = collect_errors(raw, annotation)
+    target, _ = _unwrap(annotation)
+    check = _SEMANTIC.get(target) if isinstance(target, type) else None
+    if not errors or check is None or not isinstance(raw, dict):
+        return errors
+    repaired: Any = msgspec.json.decode(msgspec.json.encode(raw))  # a deep copy
+    for error in errors:
+        if not _repair(repaired, target, _steps(error.field)):
+            return errors
+    try:
+        value = msgspec.convert(repaired, target)
+    except msgspec.ValidationError:
+        return errors
+    faulty = [error.field for error in errors]
+    names = {re.split(r"[.\[]", field)[0] for field in faulty}
+    return errors + [
+        error
+        for error in check(value, context)
+        if not any(_related(error.field, field) for field in faulty)
+        and not any(name in error.message for name in names)
+    ]
+
+
+def _related(one: str, other: str) -> bool:
+    """Whether one field path is the other, or inside it, or holds it."""
+    shorter, longer = sorted((one, other), key=len)
+    return longer == shorter or longer.startswith((shorter + ".", shorter + "["))
+
+
+def _steps(path: str) -> list[str | int]:
+    steps: list[str | int] = []
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", path):
+        steps.append(int(part[1:-1]) if part.startswith("[") else part)
+    return steps
+
+
+def _repair(raw: Any, annotation: Any, steps: list[str | int]) -> bool:
+    """Replace (or, for an unknown field, remove) the value at ``steps`` in place."""
+    if not steps:
+        return False
+    container = raw
+    kind = annotation
+    for step in steps[:-1]:
+        kind = _child_type(kind, step)
+        if kind is None:
+            return False
+        try:
+            container = container[step]
+        except (KeyError, IndexError, TypeError):
+            return False
+    last = steps[-1]
+    leaf = _child_type(kind, last)
+    if isinstance(last, str) and isinstance(container, dict) and leaf is None:
+        container.pop(last, None)  # an unknown field
+        return True
+    if leaf is None:
+        return False
+    for candidate in _PLACEHOLDERS:
+        try:
+            msgspec.convert(candidate, leaf)
+        except msgspec.ValidationError:
+            continue
+        try:
+            container[last] = candidate
+        except (IndexError, TypeError):
+            return False
+        return True
+    return False
+
+
+def _child_type(annotation: Any, step: str | int) -> Any:
+    target, _ = _unwrap(annotation)
+    if _is_optional(target):
+        inner = [arg for arg in get_args(target) if arg is not type(None)]
+        target, _ = _unwrap(inner[0]) if len(inner) == 1 else (target, [])
+    if isinstance(step, int):
+        return get_args(target)[0] if get_origin(target) in _SEQUENCES else None
+    if isinstance(target, type) and issubclass(target, msgspec.Struct):
+        hints = get_type_hints(target, include_extras=True)
+        for field in msgspec.structs.fields(target):
+            if field.encode_name == step:
+                return hints[field.name]
+    return None
 
 
 def collect_errors(raw: Any, annotation: Any, path: str = "") -> list[FieldError]:
@@ -288,7 +411,8 @@ def handle_validation_exception(
             errors = list(_too_deep_error().errors or [])
         else:
             try:
-                errors = collect_errors(msgspec.json.decode(body), annotation)
+                decoded = msgspec.json.decode(body)
+                errors = every_error(decoded, annotation, request.app.state.taxonomy)
             except msgspec.DecodeError as error:
                 errors = [FieldError("$", f"The body is not valid JSON: {_reason(error)}")]
     if not errors and isinstance(exc.extra, list):

@@ -38,6 +38,7 @@ from incidents.reports.queries import (
     survivor_of,
 )
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
+from incidents.validation import semantic_check
 
 CONTENT_FIELDS = schemas.ReportContent.__struct_fields__
 
@@ -66,6 +67,17 @@ def validated(content: schemas.ReportContent, taxonomy: Taxonomy, *, prefix: str
                 FieldError(f"{prefix}{error.field}", error.message, error.index) for error in errors
             ]
         raise ValidationFailed(f"{len(errors)} field(s) are invalid", errors=errors)
+
+
+@semantic_check(schemas.ReportCreate)
+def _report_rules(data: schemas.ReportCreate, taxonomy: TaxonomyRegistry) -> list[FieldError]:
+    """A new report's taxonomy and calendar rules, for a body that also failed its schema."""
+    if not taxonomy.versions:
+        return []
+    version = taxonomy.versions.get(data.taxonomy_version or taxonomy.current.version)
+    if version is None:
+        return []
+    return check(content_of(data), version, datetime.now(UTC).date())
 
 
 def _revision_row(
