@@ -49,6 +49,7 @@ from incidents.health import HealthController
 from incidents.ids import new_id
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
+from incidents.members.schemas import Principal
 from incidents.members.service import Authenticator
 from incidents.reports.controllers import DOWNLOADS, IncidentController, ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
@@ -186,8 +187,18 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-async def provide_db(state: State) -> AsyncIterator[AsyncConnection]:
-    """The request's transaction: committed when the handler succeeds, rolled back on error."""
+async def provide_db(
+    state: State, principal: Principal | None, taxonomy: TaxonomyRegistry
+) -> AsyncIterator[AsyncConnection]:
+    """The request's transaction: committed when the handler succeeds, rolled back on error.
+
+    It takes the other app-wide dependencies (unused) so that Litestar resolves it after them,
+    in a step of its own: resolved side by side, when another dependency failed (a filter out
+    of bounds, 422) after this one had taken its connection, Litestar dropped the clean-up of
+    this generator, and the connection went to the garbage collector ("non-checked-in
+    connection", "aclose(): asynchronous generator is already running"). A dependency that
+    fails now fails before any connection is taken."""
+    del principal, taxonomy
     database: Database = state.database
     async with database.transaction() as connection:
         yield connection
