@@ -13,7 +13,7 @@ import msgspec
 from litestar import Litestar
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
@@ -188,7 +188,9 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 
 async def provide_db(
-    state: State, principal: Principal | None, taxonomy: TaxonomyRegistry
+    state: State,
+    principal: NamedDependency[Principal | None],
+    taxonomy: NamedDependency[TaxonomyRegistry],
 ) -> AsyncIterator[AsyncConnection]:
     """The request's transaction: committed when the handler succeeds, rolled back on error.
 
