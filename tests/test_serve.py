@@ -20,6 +20,7 @@ import pytest
 pytestmark = pytest.mark.slow
 
 KEY = re.compile(r"(inc_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{43})")
+DEMO_KEY = re.compile(r"Demo \w+ key \([^)]*\): inc_\S+")
 
 
 def _free_port() -> int:
@@ -29,14 +30,17 @@ def _free_port() -> int:
 
 
 class Server:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(
+        self, data_dir: Path, *args: str, extra_environment: dict[str, str] | None = None
+    ) -> None:
         self.port = _free_port()
         environment = {
             key: value for key, value in os.environ.items() if not key.startswith("INCIDENTS_")
         }
         environment["INCIDENTS_DATA_DIR"] = str(data_dir)
+        environment.update(extra_environment or {})
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "incidents", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "incidents", "serve", "--port", str(self.port), *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -64,6 +68,14 @@ class Server:
             if marker in line:
                 return
         raise AssertionError(f"never saw {marker!r}:\n{''.join(self.output)}")
+
+    def drain(self) -> str:
+        """Everything the server printed so far (after stop(): everything)."""
+        while True:
+            try:
+                self.output.append(self.lines.get_nowait())
+            except queue.Empty:
+                return "".join(self.output)
 
     def wait_ready(self, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
@@ -178,3 +190,108 @@ def test_a_wrong_password_is_one_clear_line() -> None:
     assert len(lines) == 1, result.stderr
     assert "refused the password" in lines[0]
     assert "definitely-wrong" not in result.stderr
+
+
+def _environment(data_dir: Path, **extra: str) -> dict[str, str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("INCIDENTS_")}
+    environment["INCIDENTS_DATA_DIR"] = str(data_dir)
+    environment.update(extra)
+    return environment
+
+
+def test_after_kill_9_the_next_serve_stops_the_database_it_adopted(tmp_path: Path) -> None:
+    data_dir = tmp_path / "registry"
+    first = Server(data_dir)
+    first.wait_for("API on")
+    first.wait_ready()
+    first.process.kill()
+    first.process.wait(timeout=30)
+    orphans = _postgres_processes(data_dir)
+    assert orphans, "the embedded server outlives a serve killed with -9"
+
+    second = Server(data_dir)
+    try:
+        second.wait_for("API on")
+        second.wait_ready()
+        assert {process.pid for process in _postgres_processes(data_dir)} >= {
+            process.pid for process in orphans
+        }, "the running server is reused"
+        # A one-off command on the same data directory leaves it running for serve.
+        listed = subprocess.run(
+            [sys.executable, "-m", "incidents", "members", "list-orgs"],
+            capture_output=True,
+            text=True,
+            env=_environment(data_dir),
+            timeout=120,
+            check=False,
+        )
+        assert listed.returncode == 0, listed.stderr
+        assert "Secretariat" in listed.stdout
+        assert httpx.get(f"{second.url}/ready", timeout=5).status_code == 200
+    finally:
+        assert second.stop() == 0
+    assert _postgres_processes(data_dir) == [], "the last user stops what it adopted"
+
+
+def test_a_port_in_use_is_one_line_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = subprocess.run(
+            [sys.executable, "-m", "incidents", "serve", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            env=_environment(tmp_path / "registry"),
+            timeout=60,
+            check=False,
+        )
+    assert result.returncode == 1
+    assert result.stdout == "", "no banner, no key printed"
+    assert result.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is in use; choose another with --port or "
+        "INCIDENTS_PORT (the interface with --host or INCIDENTS_HOST)"
+    )
+    assert not (tmp_path / "registry" / "postgres").exists(), "no database was started"
+
+
+def test_a_database_url_of_another_kind_names_the_scheme(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "incidents", "serve"],
+        capture_output=True,
+        text=True,
+        env=_environment(tmp_path, INCIDENTS_DATABASE_URL="mysql://user:secret@localhost/x"),
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == (
+        "error: INCIDENTS_DATABASE_URL: the scheme must be postgresql:// (this service runs on "
+        "PostgreSQL only), not mysql://"
+    )
+    assert "secret" not in result.stderr
+
+
+def test_demo_keys_survive_a_restart(tmp_path: Path) -> None:
+    data_dir = tmp_path / "demo"
+    keys = []
+    for _ in range(2):
+        server = Server(data_dir, "--demo")
+        try:
+            server.wait_for("API on", timeout=180)
+            server.wait_ready()
+            found = sorted(
+                match.group(0) for line in server.output if (match := DEMO_KEY.search(line))
+            )
+            assert len(found) == 3, "".join(server.output)
+            keys.append(found)
+            for line in found:
+                key = line.rsplit(" ", 1)[1]
+                me = httpx.get(
+                    f"{server.url}/api/v1/me", headers={"Authorization": f"Bearer {key}"}
+                )
+                assert me.status_code == 200
+        finally:
+            assert server.stop() == 0
+    assert keys[0] == keys[1]
+    assert (data_dir / "demo-keys.json").stat().st_mode & 0o077 == 0, "readable by its owner only"

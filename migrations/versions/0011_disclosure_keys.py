@@ -7,7 +7,7 @@ noise, not a record). The keys are drawn by PostgreSQL's strong random source
 (gen_random_uuid) and never leave the server except into the trend computations.
 
 Revision ID: 0011
-Revises: 0007
+Revises: 0009
 Create Date: 2026-11-28
 """
 
@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011"
-down_revision: str | None = "0007"
+down_revision: str | None = "0009"
 branch_labels = None
 depends_on = None
 

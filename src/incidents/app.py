@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import anyio
+import msgspec
 from litestar import Litestar
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 from litestar.enums import ScopeType
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.types import Message, Receive, Scope, Send
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -26,18 +27,33 @@ from incidents.briefs.controllers import BriefController
 from incidents.briefs.service import fail_interrupted
 from incidents.config import Settings
 from incidents.db import Database, create_engine
+from incidents.docs import assets_router, render_plugins
+from incidents.edge import (
+    BodyGuard,
+    RequestShapeMiddleware,
+    close_request,
+    strip_body,
+    text_problems,
+    with_header,
+)
 from incidents.errors import (
+    PROBLEM_MEDIA_TYPE,
+    FieldError,
     IncidentsError,
+    Problem,
+    database_unavailable,
     handle_http_exception,
     handle_incidents_error,
     handle_unexpected,
+    problem_type,
 )
 from incidents.health import HealthController
 from incidents.ids import new_id
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
+from incidents.members.schemas import Principal
 from incidents.members.service import Authenticator
-from incidents.reports.controllers import IncidentController, ReportController
+from incidents.reports.controllers import DOWNLOADS, IncidentController, ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends.controllers import TrendController
@@ -49,11 +65,18 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class App(Litestar):
-    """Litestar, plus one access-log line and a request id for every request.
+    """Litestar, plus one access-log line and a request id for every request, the edge's text
+    checks, HEAD wherever GET, and an Allow header that lists every method.
 
     Done here rather than in a middleware because Litestar runs no middleware for requests that
     match no route (404, 405), and those must be logged and carry a request id too.
     """
+
+    _allowed_cache: dict[str, list[str]]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._allowed_cache = {}
 
     async def __call__(  # type: ignore[override]  # Litestar declares narrower ASGI types
         self, scope: Scope, receive: Receive, send: Send
@@ -65,6 +88,7 @@ class App(Litestar):
         request_id = _incoming_request_id(scope) or new_id().hex
         scope.setdefault("state", {})["request_id"] = request_id
         status = 500
+        method = scope["method"]
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
@@ -74,11 +98,27 @@ class App(Litestar):
                     *message.get("headers", []),
                     (b"x-request-id", request_id.encode()),
                 ]
+                if method == "OPTIONS" or status == 405:
+                    # Litestar's own Allow can miss methods added by a later controller.
+                    allowed = ", ".join(self._methods_for(scope["path"]))
+                    message = with_header(message, b"allow", allowed.encode())
             await send(message)
 
         try:
-            await super().__call__(scope, receive, send_with_id)
+            problems = text_problems(scope)
+            if problems:
+                await _reject(scope, send_with_id, problems)
+                return
+            sender: Send = send_with_id
+            if method == "HEAD" and "GET" in self._methods_for(scope["path"]):
+                scope["method"] = "GET"
+                sender = strip_body(send_with_id)
+            guarded = BodyGuard(receive) if method in {"POST", "PUT", "PATCH"} else receive
+            await super().__call__(scope, guarded, sender)
         finally:
+            # Shielded: a client that went away cancels the request, not its clean-up.
+            with anyio.CancelScope(shield=True):
+                await close_request(scope)
             access_log.info(
                 "%s %s %s %d %.1fms",
                 request_id,
@@ -95,6 +135,50 @@ class App(Litestar):
                 },
             )
 
+    def _methods_for(self, path: str) -> list[str]:
+        """Every method the path answers (HEAD wherever GET), for Allow and for HEAD."""
+        found = self._allowed_cache.get(path)
+        if found is None:
+            methods = set()
+            for candidate in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+                try:
+                    self.asgi_router.handle_routing(path=path, method=candidate)
+                except HTTPException:
+                    continue
+                methods.add(candidate)
+            if "GET" in methods:
+                methods.add("HEAD")
+            found = sorted(methods | {"OPTIONS"}) if methods else []
+            if len(self._allowed_cache) < 10_000:
+                self._allowed_cache[path] = found
+        return found
+
+
+async def _reject(scope: Scope, send: Send, problems: list[FieldError]) -> None:
+    """Answer a request whose text is unusable before it reaches routing or any handler."""
+    body = msgspec.json.encode(
+        Problem(
+            type=problem_type("bad-request"),
+            title="Bad request",
+            status=400,
+            detail="The request's path, query or headers hold text this service cannot store",
+            instance=scope["path"].encode("utf-8", "replace").decode("utf-8", "replace"),
+            request_id=scope["state"]["request_id"],
+            errors=problems,
+        )
+    )
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 400,
+            "headers": [
+                (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
 
 def _incoming_request_id(scope: Scope) -> str | None:
     for name, value in scope.get("headers", ()):
@@ -104,8 +188,20 @@ def _incoming_request_id(scope: Scope) -> str | None:
     return None
 
 
-async def provide_db(state: State) -> AsyncIterator[AsyncConnection]:
-    """The request's transaction: committed when the handler succeeds, rolled back on error."""
+async def provide_db(
+    state: State,
+    principal: NamedDependency[Principal | None],
+    taxonomy: NamedDependency[TaxonomyRegistry],
+) -> AsyncIterator[AsyncConnection]:
+    """The request's transaction: committed when the handler succeeds, rolled back on error.
+
+    It takes the other app-wide dependencies (unused) so that Litestar resolves it after them,
+    in a step of its own: resolved side by side, when another dependency failed (a filter out
+    of bounds, 422) after this one had taken its connection, Litestar dropped the clean-up of
+    this generator, and the connection went to the garbage collector ("non-checked-in
+    connection", "aclose(): asynchronous generator is already running"). A dependency that
+    fails now fails before any connection is taken."""
+    del principal, taxonomy
     database: Database = state.database
     async with database.transaction() as connection:
         yield connection
@@ -121,20 +217,53 @@ async def startup(app: Litestar) -> None:
             create_engine(settings.database_url, pool_size=settings.db_pool_size)
         )
     app.state.authenticator = Authenticator(app.state.database, settings.auth_cache_seconds)
-    with contextlib.suppress(DBAPIError):  # not migrated yet: /ready says so
-        await fail_interrupted(app.state.database)
+    log = logging.getLogger("incidents.app")
     try:
+        await fail_interrupted(app.state.database)
         async with app.state.database.transaction() as connection:
             await app.state.taxonomy.refresh(connection, force=True)
-    except DBAPIError as error:
-        # Not migrated yet: /ready says so, and the taxonomy is read again once it can be.
-        logging.getLogger("incidents.app").warning("taxonomy not loaded at startup: %s", error.orig)
+    except Exception as error:
+        # Not migrated yet, or the database is down: /ready says so, requests answer 503, and
+        # the taxonomy is read again once it can be.
+        if not (isinstance(error, DBAPIError) or database_unavailable(error)):
+            raise
+        log.warning("taxonomy not loaded at startup: %s", getattr(error, "orig", error))
 
 
 async def shutdown(app: Litestar) -> None:
     if app.state.owns_database and app.state.database is not None:
         await app.state.database.dispose()
         app.state.database = None
+
+
+def cors(settings: Settings) -> CORSConfig | None:
+    """Browser pages on the allowed origins may call the API (off unless origins are listed).
+    Keys travel in the Authorization header, never in cookies: no credentials mode."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "HEAD", "POST", "PATCH", "OPTIONS"],
+        allow_headers=[
+            "Authorization",
+            "Content-Type",
+            "If-Match",
+            "If-None-Match",
+            "Idempotency-Key",
+            "X-Request-ID",
+        ],
+        expose_headers=[
+            "ETag",
+            "Link",
+            "Location",
+            "Retry-After",
+            "X-Request-ID",
+            "Idempotent-Replayed",
+            "Content-Disposition",
+        ],
+        allow_credentials=False,
+        max_age=600,
+    )
 
 
 def create_app(settings: Settings, *, database: Database | None = None) -> App:
@@ -153,16 +282,18 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             TaxonomyController,
             ReportController,
             IncidentController,
+            *DOWNLOADS,
             AuditController,
             TrendController,
             BriefController,
+            assets_router(),
         ],
         dependencies={
             "db": Provide(provide_db),
             "principal": Provide(provide_principal),
             "taxonomy": Provide(provide_taxonomy),
         },
-        middleware=[AuthenticationMiddleware()],
+        middleware=[RequestShapeMiddleware(), AuthenticationMiddleware()],
         exception_handlers=exception_handlers,
         on_startup=[startup],
         on_shutdown=[shutdown],
@@ -175,6 +306,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             }
         ),
         request_max_body_size=settings.max_body_bytes,
+        cors_config=cors(settings),
         openapi_config=OpenAPIConfig(
             title="AI incident and risk registry",
             version=__version__,
@@ -185,7 +317,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
                 "`Authorization: Bearer <api key>`; without a key you are the public."
             ),
             path="/schema",
-            render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+            render_plugins=render_plugins(),
         ),
         logging_config=None,
         debug=False,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+from typing import Any
+
+import msgspec
 from sqlalchemy import func, select
 
 from incidents.audit.service import Actor
 from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.members import schemas, service
-from incidents.members.models import organizations
+from incidents.members.models import api_keys, organizations
 from incidents.migrate import upgrade
 from incidents.paths import taxonomy_dir
 from incidents.reports.models import reports
@@ -61,8 +66,34 @@ DEMO_REPORTS = 3_000
 DEMO_KEY_LABEL = "demo"
 
 
-async def prepare_demo(database: Database) -> list[str]:
-    """A small generated registry (once), and fresh demo keys for three roles at every start."""
+DEMO_KEYS_FILE = "demo-keys.json"
+
+
+def _stored_demo_keys(path: Path) -> dict[str, str]:
+    try:
+        stored = msgspec.json.decode(path.read_bytes(), type=dict[str, str])
+    except (OSError, msgspec.DecodeError, msgspec.ValidationError):
+        return {}
+    return stored
+
+
+async def _still_valid(connection: Any, key: str, organization_id: Any) -> bool:
+    row = (
+        await connection.execute(
+            select(api_keys.c.id).where(
+                api_keys.c.key_hash == service.hash_key(key),
+                api_keys.c.organization_id == organization_id,
+                api_keys.c.revoked_at.is_(None),
+            )
+        )
+    ).first()
+    return row is not None
+
+
+async def prepare_demo(database: Database, data_dir: Path) -> list[str]:
+    """A small generated registry (once), and demo keys for three roles that stay the same from
+    one start to the next: kept (readable by this user only) in the data directory, and issued
+    anew only when one was revoked or the file is gone."""
     from incidents.synthetic.generate import generate
 
     registry = TaxonomyRegistry()
@@ -90,15 +121,31 @@ async def prepare_demo(database: Database) -> list[str]:
         for role, kind in (("researcher", "research"), ("secretariat", "secretariat")):
             found = (await service.list_organizations(connection, kind=kind))[0]
             chosen.append((role, found.id, found.name))
+        path = data_dir / DEMO_KEYS_FILE
+        stored = _stored_demo_keys(path)
+        kept: dict[str, str] = {}
         for role, organization_id, name in chosen:
-            for key in await service.list_keys(connection, organization_id):
-                if key.label == DEMO_KEY_LABEL and key.revoked_at is None:
-                    await service.revoke_key(connection, SYSTEM_ACTOR, key.id)
-            issued = await service.issue_key(
-                connection, SYSTEM_ACTOR, organization_id, DEMO_KEY_LABEL
-            )
-            messages.append(f"Demo {role} key ({name}): {issued.key}")
+            key = stored.get(role)
+            if key is None or not await _still_valid(connection, key, organization_id):
+                for old in await service.list_keys(connection, organization_id):
+                    if old.label == DEMO_KEY_LABEL and old.revoked_at is None:
+                        await service.revoke_key(connection, SYSTEM_ACTOR, old.id)
+                key = (
+                    await service.issue_key(
+                        connection, SYSTEM_ACTOR, organization_id, DEMO_KEY_LABEL
+                    )
+                ).key
+            kept[role] = key
+            messages.append(f"Demo {role} key ({name}): {key}")
+    _store_demo_keys(path, kept)
     return messages
+
+
+def _store_demo_keys(path: Path, keys: dict[str, str]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "wb") as file:
+        file.write(msgspec.json.encode(keys))
 
 
 async def prepare(settings: Settings, url: str, *, demo: bool = False) -> list[str]:
@@ -111,7 +158,7 @@ async def prepare(settings: Settings, url: str, *, demo: bool = False) -> list[s
             await ensure_secretariat(database, settings),
         ]
         if demo:
-            messages.extend(await prepare_demo(database))
+            messages.extend(await prepare_demo(database, settings.data_dir))
     finally:
         await database.dispose()
     return [message for message in messages if message]

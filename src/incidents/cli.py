@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import errno
 import getpass
 import os
 import signal
+import socket
 import sys
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -23,6 +25,7 @@ from incidents.db import Database, DatabaseUnavailable, check_server, create_eng
 from incidents.embedded import EmbeddedCluster, EmbeddedError
 from incidents.errors import IncidentsError
 from incidents.logs import configure_logging
+from incidents.validation import collect_errors, plain_message
 
 T = TypeVar("T")
 
@@ -92,7 +95,38 @@ def print_json(value: Any) -> None:
     click.echo(msgspec.json.format(msgspec.json.encode(value), indent=2).decode())
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def _user_error(error: Exception) -> str | None:
+    """The one line a person reads for an error their input caused (None: not such an error)."""
+    from alembic.util import CommandError
+
+    if isinstance(error, IncidentsError):
+        detail = "; ".join(f"{e.field}: {e.message}" for e in error.errors or [])
+        return f"{error.detail}{' (' + detail + ')' if detail else ''}"
+    if isinstance(error, msgspec.ValidationError):
+        reason, _, where = str(error).partition(" - at `$.")
+        field = where.rstrip("`")
+        message = plain_message(reason)
+        return f"{field}: {message}" if field else message
+    if isinstance(error, CommandError | SettingsError | DatabaseUnavailable | EmbeddedError):
+        return str(error)
+    return None
+
+
+class Commands(click.Group):
+    """Every command: an error the user's input caused is one line on stderr and exit 1, never
+    a traceback (bugs still show theirs)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            message = _user_error(error)
+            if message is None:
+                raise
+            fail(message)
+
+
+@click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="incidents")
 def main() -> None:
     """The shared AI incident and risk registry.
@@ -124,9 +158,12 @@ def serve(
     """Run the API (and, without INCIDENTS_DATABASE_URL, an embedded PostgreSQL)."""
     settings = load_settings(host=host, port=port, workers=workers)
     configure_logging(settings.log_level, settings.log_format)
+    # Taken before the database starts and the banner prints: a port in use is one line, and
+    # the single-worker server then listens on this very socket.
+    listening = _bind(settings.host, settings.port)
     signal.signal(signal.SIGTERM, _exit_quietly)
     signal.signal(signal.SIGINT, _exit_quietly)
-    with server_url(settings) as url:
+    with listening, server_url(settings) as url:
         from incidents.bootstrap import prepare
 
         try:
@@ -138,10 +175,30 @@ def serve(
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"API on {base}  (docs: {base}/schema, database: {describe(url)})")
         sys.stdout.flush()
-        _run_server(settings, url, reload=reload)
+        _run_server(settings, url, listening, reload=reload)
 
 
-def _run_server(settings: Settings, url: str, *, reload: bool) -> None:
+def _bind(host: str, port: int) -> socket.socket:
+    """The listening socket, or one line saying why the address cannot be had."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except socket.gaierror as error:
+        sock.close()
+        fail(f"cannot listen on {host!r} (--host, INCIDENTS_HOST): {error}")
+    except OSError as error:
+        sock.close()
+        reason = "is in use" if error.errno == errno.EADDRINUSE else f"cannot be used ({error})"
+        fail(
+            f"port {port} on {host} {reason}; choose another with --port or INCIDENTS_PORT "
+            "(the interface with --host or INCIDENTS_HOST)"
+        )
+    return sock
+
+
+def _run_server(settings: Settings, url: str, listening: socket.socket, *, reload: bool) -> None:
     import uvicorn
 
     common: dict[str, Any] = {
@@ -157,8 +214,9 @@ def _run_server(settings: Settings, url: str, *, reload: bool) -> None:
         from incidents.app import create_app
 
         app = create_app(msgspec.structs.replace(settings, database_url=url))
-        uvicorn.Server(uvicorn.Config(app, lifespan="on", **common)).run()
+        uvicorn.Server(uvicorn.Config(app, lifespan="on", **common)).run(sockets=[listening])
         return
+    listening.close()  # uvicorn's supervisor binds it again for its workers
     # Worker processes build their own app from the environment; hand them the URL.
     os.environ["INCIDENTS_DATABASE_URL"] = url
     uvicorn.run(
@@ -254,14 +312,16 @@ def add_org(name: str, kind: str, jurisdiction: str | None) -> None:
     from incidents.members import schemas, service
     from incidents.taxonomy.geography import known_country_codes
 
-    data = msgspec.convert(
-        {
-            "name": name,
-            "kind": kind,
-            "jurisdiction": jurisdiction.upper() if jurisdiction else None,
-        },
-        schemas.OrganizationCreate,
-    )
+    raw = {
+        "name": name,
+        "kind": kind,
+        "jurisdiction": jurisdiction.upper() if jurisdiction else None,
+    }
+    try:
+        data = msgspec.convert(raw, schemas.OrganizationCreate)
+    except msgspec.ValidationError:
+        errors = collect_errors(raw, schemas.OrganizationCreate)
+        fail("; ".join(f"--{error.field}: {error.message}" for error in errors))
 
     async def work(database: Database) -> Any:
         async with database.transaction() as connection:

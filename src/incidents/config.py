@@ -6,6 +6,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import msgspec
 import platformdirs
@@ -14,6 +15,13 @@ ENV_PREFIX = "INCIDENTS_"
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
 PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
+Origin = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?$",
+        description="scheme://host[:port], e.g. https://dashboard.example.org",
+    ),
+]
 
 
 class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=True):
@@ -36,6 +44,8 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     """D: published counts over restricted reports move by at most this much (cell-key noise)."""
     taxonomy_dir: Path | None = None
     """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
+    cors_origins: tuple[Origin, ...] = ()
+    """Web origins whose pages may call the API from a browser (CORS); none by default."""
 
     @property
     def embedded(self) -> bool:
@@ -58,12 +68,30 @@ def settings_from_env(
     for field, variable in _FIELD_TO_ENV.items():
         value = environ.get(variable)
         if value is not None and value != "":
-            raw[field] = value
+            # A list setting is comma-separated: INCIDENTS_CORS_ORIGINS=https://a.org,https://b.org
+            is_list = field == "cors_origins"
+            raw[field] = (
+                [part.strip() for part in value.split(",") if part.strip()] if is_list else value
+            )
     raw.update({key: value for key, value in (overrides or {}).items() if value is not None})
     try:
-        return msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
+        settings = msgspec.convert(raw, Settings, strict=False, dec_hook=_decode_path)
     except msgspec.ValidationError as error:
         raise SettingsError(_explain(str(error))) from None
+    _check_database_url(settings.database_url)
+    return settings
+
+
+def _check_database_url(url: str | None) -> None:
+    if url is None:
+        return
+    scheme = urlsplit(url).scheme
+    if scheme.split("+")[0] not in {"postgresql", "postgres"}:
+        given = f"{scheme}://" if scheme else "no scheme"
+        raise SettingsError(
+            f"{_FIELD_TO_ENV['database_url']}: the scheme must be postgresql:// (this service "
+            f"runs on PostgreSQL only), not {given}"
+        )
 
 
 def _decode_path(kind: type, value: object) -> object:
@@ -77,4 +105,6 @@ def _explain(message: str) -> str:
     reason, _, location = message.partition(" - at `$.")
     field = location.rstrip("`").split(".")[0].split("[")[0]
     variable = _FIELD_TO_ENV.get(field, field)
+    if field == "cors_origins":
+        reason = "each origin must be scheme://host[:port], e.g. https://dashboard.example.org"
     return f"{variable}: {reason}"

@@ -8,6 +8,7 @@ refuses to run as root) runs as a dedicated system user.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import importlib.metadata
 import logging
@@ -25,6 +26,7 @@ SYSTEM_USER = "incidents-pg"
 SUPERUSER = "postgres"
 DATABASE = "incidents"
 _SOCKET_NAME = ".s.PGSQL.5432"
+USERS_LOCK = "users.lock"
 _MAX_SOCKET_PATH = 100  # sun_path holds 108 bytes on Linux; keep a margin
 
 
@@ -46,7 +48,15 @@ def binaries() -> Path:
 
 
 class EmbeddedCluster:
-    """initdb on first use, start if not running, stop on exit only if this process started it."""
+    """initdb on first use, start if not running, and on exit stop it if no other process of
+    this service still uses it, whoever started it.
+
+    Every process using the cluster holds a shared lock on a file in the data directory for as
+    long as it does; the kernel drops it when a process dies, even by kill -9. On exit a process
+    asks for the lock exclusively: granted, it is the last user and stops the server, whether it
+    started it, found it left running by a process that was killed, or adopted it from a
+    command that has exited since. A process starting meanwhile waits for that stop to finish,
+    then starts the server again."""
 
     def __init__(self, data_dir: Path, *, for_tests: bool = False) -> None:
         self.data_dir = data_dir.expanduser().resolve()
@@ -57,6 +67,7 @@ class EmbeddedCluster:
         self.started_here = False
         self._run_as = SYSTEM_USER if os.geteuid() == 0 else None
         self._socket_dir: Path | None = None
+        self._users: int | None = None  # the lock file's descriptor while this process uses it
 
     @property
     def url(self) -> str:
@@ -75,6 +86,14 @@ class EmbeddedCluster:
             _open_path_to(binaries())
             _open_path_to(self.data_dir)
             shutil.chown(self.data_dir, self._run_as, self._run_as)
+        self._join()
+        try:
+            return self._start()
+        except BaseException:
+            self._leave()
+            raise
+
+    def _start(self) -> str:
         if not (self.pgdata / "PG_VERSION").exists():
             self._initdb()
         self._check_version()
@@ -90,11 +109,33 @@ class EmbeddedCluster:
         return self.url
 
     def stop(self) -> None:
-        """Stop the cluster if this process started it (fast shutdown: clients are cut)."""
-        if not self.started_here:
+        """Stop the cluster if no other process uses it (fast shutdown: clients are cut)."""
+        if self._users is None:
             return
-        self._run(["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"])
-        self.started_here = False
+        try:
+            fcntl.flock(self._users, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            logger.info("embedded PostgreSQL left running: another process still uses it")
+        else:
+            if self._running_socket_dir() is not None:
+                self._run(
+                    ["pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "60", "stop"]
+                )
+                logger.info("embedded PostgreSQL stopped in %s", self.pgdata)
+        finally:
+            self.started_here = False
+            self._leave()
+
+    def _join(self) -> None:
+        """Hold the shared lock of the cluster's users (waiting while a last user stops it)."""
+        descriptor = os.open(self.data_dir / USERS_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(descriptor, fcntl.LOCK_SH)
+        self._users = descriptor
+
+    def _leave(self) -> None:
+        if self._users is not None:
+            os.close(self._users)  # closing drops the lock
+            self._users = None
 
     def __enter__(self) -> EmbeddedCluster:
         self.start()

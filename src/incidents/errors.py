@@ -15,6 +15,9 @@ logger = logging.getLogger("incidents.errors")
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
+#: Seconds a client should wait before retrying while the database is unreachable.
+RETRY_AFTER_SECONDS = 5
+
 
 class FieldError(msgspec.Struct, omit_defaults=True):
     """One field at fault: a path such as ``harms[0].domain`` and why it was refused."""
@@ -107,6 +110,9 @@ class PreconditionRequired(IncidentsError):
 class ServiceUnavailable(IncidentsError):
     status, slug, title = 503, "service-unavailable", "Service unavailable"
 
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
 
 _HTTP_TITLES = {
     400: ("bad-request", "Bad request"),
@@ -177,8 +183,71 @@ def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -
     )
 
 
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) means the database cannot be reached right now: a
+    refused or lost connection, a server starting up or shutting down, no connection slot."""
+    import asyncpg
+    from sqlalchemy.exc import DBAPIError, DisconnectionError
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        if isinstance(
+            current,
+            OSError
+            | TimeoutError
+            | DisconnectionError
+            | asyncpg.PostgresConnectionError
+            | asyncpg.CannotConnectNowError
+            | asyncpg.TooManyConnectionsError
+            | asyncpg.AdminShutdownError
+            | asyncpg.CrashShutdownError
+            | asyncpg.ConnectionDoesNotExistError,
+        ):
+            return True
+        if type(current).__module__.startswith("adbc_driver") and type(current).__name__ in {
+            "OperationalError",
+            "InterfaceError",
+        }:
+            return True  # the analytics reader (ADBC) could not connect
+        orig = getattr(current, "orig", None)
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
     request_id = request_id_of(request)
+    if database_unavailable(exc):
+        logger.warning(
+            "database unavailable request_id=%s path=%s: %s", request_id, request.url.path, exc
+        )
+        return problem_response(
+            Problem(
+                type=problem_type("service-unavailable"),
+                title="Service unavailable",
+                status=503,
+                detail="The database cannot be reached just now; retry after a few seconds",
+                instance=request.url.path,
+                request_id=request_id,
+            ),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+    if isinstance(exc, RecursionError):
+        # JSON nested deeper than the decoder can follow (thousands of levels): bad input.
+        return problem_response(
+            Problem(
+                type=problem_type("bad-request"),
+                title="Bad request",
+                status=400,
+                detail="The request body is nested too deeply",
+                instance=request.url.path,
+                request_id=request_id,
+                errors=[FieldError("$", "JSON nested too deeply")],
+            )
+        )
     logger.error(
         "unhandled error request_id=%s method=%s path=%s",
         request_id,

@@ -26,7 +26,6 @@ Cursor = Annotated[
     QueryParameter(
         required=False,
         max_length=512,
-        pattern=r"^[A-Za-z0-9_-]*$",
         description="The `next` value of the previous page",
     ),
 ]
@@ -44,18 +43,24 @@ def encode_cursor(values: Sequence[Any]) -> str:
     return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
 
-def decode_cursor(cursor: str, expected_length: int) -> list[Any]:
+#: A sort key the registry numbers rows by (a PostgreSQL bigint).
+Number = Annotated[int, msgspec.Meta(ge=0, le=2**63 - 1)]
+#: A relevance score.
+Score = Annotated[float, msgspec.Meta(ge=-1e300, le=1e300)]
+
+
+def decode_cursor(cursor: str, shape: Any) -> list[Any]:
+    """The values a cursor carries, each checked against ``shape`` (a tuple type such as
+    ``tuple[date, Number]``): a cursor of another sort, edited by hand or made up is a 422,
+    never a value the database then chokes on."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = msgspec.json.decode(raw)
-    except (binascii.Error, ValueError, msgspec.DecodeError):
-        values = None
-    if not isinstance(values, list) or len(values) != expected_length:
+        return list(msgspec.convert(msgspec.json.decode(raw), shape, strict=False))
+    except (binascii.Error, ValueError, msgspec.DecodeError, msgspec.ValidationError):
         raise ValidationFailed(
-            "The cursor is not one this service issued",
+            "The cursor is not one this service issued for this sort",
             errors=[FieldError("cursor", "Not a valid cursor; use the `next` value of a page")],
-        )
-    return values
+        ) from None
 
 
 def link_header(base_url: str, params: dict[str, Any], cursor: str | None) -> dict[str, str]:

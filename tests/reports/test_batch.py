@@ -115,11 +115,19 @@ async def test_a_bad_item_after_rows_were_sent_still_stores_nothing(
 async def test_duplicate_external_refs_are_named(
     client: httpx.AsyncClient, members: Members
 ) -> None:
-    await client.post(
+    first = await client.post(
         "/api/v1/reports",
         json=report_payload(external_ref="ODPC-1"),
         headers=members.regulator.headers,
     )
+    assert first.status_code == 201
+    # The same external_ref again is the same 409 alone and in a batch.
+    again = await client.post(
+        "/api/v1/reports",
+        json=report_payload(external_ref="ODPC-1"),
+        headers=members.regulator.headers,
+    )
+    assert_problem(again, 409)
     items = [
         report_payload(external_ref="ODPC-1"),
         report_payload(external_ref="ODPC-2"),
@@ -127,12 +135,19 @@ async def test_duplicate_external_refs_are_named(
     ]
     body = assert_problem(
         await client.post("/api/v1/reports/batch", json=items, headers=members.regulator.headers),
-        422,
+        409,
     )
     assert {(e["index"], e["field"]) for e in body["errors"]} == {
         (0, "external_ref"),
         (2, "external_ref"),
     }
+    # Repeated within one batch only, nothing stored conflicts: the batch itself is invalid.
+    within = await client.post(
+        "/api/v1/reports/batch", json=items[1:], headers=members.regulator.headers
+    )
+    assert [(e["index"], e["field"]) for e in assert_problem(within, 422)["errors"]] == [
+        (1, "external_ref")
+    ]
 
 
 async def test_an_external_ref_taken_meanwhile_is_a_conflict_and_stores_nothing(

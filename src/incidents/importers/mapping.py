@@ -232,6 +232,7 @@ _IGNORED = {
     "updated_at",
     "submitted_at",
     "reviewed_at",
+    "proposed_incident",  # review state of the source instance, not content
 }
 
 

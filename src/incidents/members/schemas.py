@@ -10,7 +10,11 @@ import msgspec
 
 OrganizationKind = Literal["regulator", "research", "secretariat", "source"]
 Alpha2 = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2 country code")
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Z]{2}$",
+        description="An ISO 3166-1 alpha-2 country code in capitals, such as KE",
+    ),
 ]
 OrganizationName = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 KeyLabel = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]

@@ -43,7 +43,7 @@ from incidents.reports.models import incidents, reports
 from incidents.reports.queries import survivor_of
 from incidents.reports.service import content_of
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
-from incidents.validation import collect_errors
+from incidents.validation import MAX_JSON_DEPTH, every_error, too_deep
 
 MAX_ERRORS = 1_000
 _EXTERNAL_REF_INDEX = "uq_reports_organization_external_ref"
@@ -122,11 +122,16 @@ def _route(raw: bytes) -> _Route:
         return _Route()
 
 
-def _decode(index: int, raw: bytes) -> tuple[schemas.ReportCreate | None, list[FieldError]]:
+def _decode(
+    index: int, raw: bytes, taxonomy: TaxonomyRegistry
+) -> tuple[schemas.ReportCreate | None, list[FieldError]]:
     try:
         return _decoder.decode(raw), []
     except msgspec.ValidationError:
-        errors = collect_errors(msgspec.json.decode(raw), schemas.ReportCreate)
+        if too_deep(raw):
+            errors = [FieldError("$", f"JSON may nest at most {MAX_JSON_DEPTH} levels deep")]
+        else:
+            errors = every_error(msgspec.json.decode(raw), schemas.ReportCreate, taxonomy)
     except msgspec.DecodeError as error:
         errors = [FieldError("$", f"Not valid JSON: {error}")]
     return None, [FieldError(error.field, error.message, index) for error in errors]
@@ -176,13 +181,15 @@ async def file_batch(
     links = await _links(connection, principal, routes)
     errors = _Errors()
     errors.add(links.missing)
-    errors.add(await _taken_external_refs(connection, principal, routes))
+    # An external_ref already filed is the same conflict as when filing one report: 409.
+    taken = await _taken_external_refs(connection, principal, routes)
+    errors.add(taken)
     today = datetime.now(UTC).date()
     external_refs: dict[str, int] = {}
 
     async def checked(reservation: Reservation | None) -> AsyncIterator[tuple[int, NewReport]]:
         for index, raw in enumerate(items):
-            data, item_errors = _decode(index, raw)
+            data, item_errors = _decode(index, raw, taxonomy)
             if data is None:
                 errors.add(item_errors)
                 continue
@@ -230,6 +237,12 @@ async def file_batch(
             ) from None
     if errors.found or streamed is None:
         bad = {error.index for error in errors.found}
+        if taken:
+            raise Conflict(
+                f"{len(taken)} of {len(items)} reports have an external_ref you already filed; "
+                "nothing was stored",
+                errors=sorted(errors.found, key=lambda error: error.index or 0),
+            )
         raise ValidationFailed(
             f"{len(bad)} of {len(items)} reports are invalid; nothing was stored",
             errors=sorted(errors.found, key=lambda error: error.index or 0),

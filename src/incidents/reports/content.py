@@ -9,6 +9,7 @@ from typing import Any
 from incidents.errors import FieldError
 from incidents.reports.schemas import ReportContent
 from incidents.taxonomy.service import Dimension, Taxonomy
+from incidents.validation import a_or_an
 
 PRECISIONS = {4: "year", 7: "month", 10: "day"}
 
@@ -25,6 +26,22 @@ def parse_partial_date(text: str) -> tuple[date, str]:
 def format_partial_date(day: date, precision: str) -> str:
     text = day.isoformat()
     return text[:4] if precision == "year" else text[:7] if precision == "month" else text
+
+
+#: Up to this many allowed codes are listed in a message; beyond, the message names where to
+#: find them.
+LISTED_CODES = 30
+
+
+def unknown_code(dimension_name: str, code: str, dimension: Dimension | None, where: str) -> str:
+    """'x' is not an affected_group code (in ...); allowed: a, b, c — in plain words."""
+    message = f"{code!r} is not {a_or_an(dimension_name)} {dimension_name} code{where}"
+    if dimension is None:
+        return message
+    live = sorted(dimension.live, key=lambda value: dimension.codes[value].order)
+    if len(live) <= LISTED_CODES:
+        return f"{message}; allowed: {', '.join(live)}"
+    return f"{message}; see GET /api/v1/taxonomy/dimensions/{dimension_name} for the codes"
 
 
 class _Checker:
@@ -44,8 +61,9 @@ class _Checker:
         elif code not in dimension.codes:
             self.fail(
                 field,
-                f"{code!r} is not a {dimension_name} code in taxonomy version "
-                f"{self.taxonomy.version}",
+                unknown_code(
+                    dimension_name, code, dimension, f" in taxonomy version {self.taxonomy.version}"
+                ),
             )
         elif code not in dimension.live:
             replacement = dimension.codes[code].replaced_by

@@ -8,16 +8,18 @@ from typing import Annotated, Any
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.di import NamedDependency, Provide
+from litestar.handlers import HTTPRouteHandler
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from litestar.response import Redirect
+from litestar.response import Redirect, Stream
 from litestar.status_codes import HTTP_308_PERMANENT_REDIRECT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.config import Settings
+from incidents.edge import ACCEPTS_KEY
 from incidents.errors import NotFound
 from incidents.members.guards import require_member, require_secretariat
 from incidents.members.schemas import Principal
-from incidents.openapi import per_format, problems
+from incidents.openapi import DOWNLOAD_MEDIA_TYPES, documented, download, problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize, link_header
 from incidents.reports import batch, exports, idempotency, queries, schemas, service
 from incidents.reports.duplicates import find_similar
@@ -40,10 +42,39 @@ FacetNames = Annotated[
         required=False, max_length=400, description="Comma-separated: " + ", ".join(queries.FACETS)
     ),
 ]
-SortOrder = Annotated[queries.Sort, QueryParameter(required=False, description="Default newest")]
+SortOrder = Annotated[
+    queries.Sort,
+    QueryParameter(
+        required=False,
+        description="newest (default) or oldest: by submission time (creation for a draft); "
+        "occurred: by occurrence date; relevance: by search rank (needs q)",
+    ),
+]
+IncidentSortOrder = Annotated[
+    queries.IncidentSort,
+    QueryParameter(required=False, description="newest (default) or oldest: by when opened"),
+]
 Reference = FromPath[str]
 
 FILTERS = {"filters": Provide(provide_filters, sync_to_thread=False)}
+
+
+class ReportPageDocument(msgspec.Struct, kw_only=True):
+    """What ``ListReports`` answers (the items are passed through as PostgreSQL wrote them)."""
+
+    items: list[schemas.Report]
+    next: str | None
+    facets: dict[str, list[schemas.FacetValue]] | None = None
+
+
+class RevisionPage(msgspec.Struct, kw_only=True):
+    items: list[schemas.Revision]
+    next: str | None
+
+
+class CandidatePage(msgspec.Struct, kw_only=True):
+    items: list[schemas.Candidate]
+    next: str | None
 
 
 async def _once(
@@ -77,7 +108,7 @@ class ReportController(Controller):
         operation_id="CreateReport",
         summary="File a report (as draft or submitted)",
         guards=[require_member],
-        responses=problems(401, 403, 409, 413, 422),
+        responses=documented(schemas.Created, 401, 403, 409, 413, 422, status=201),
         status_code=201,
     )
     async def create(
@@ -109,9 +140,10 @@ class ReportController(Controller):
             "is stored and every bad report is named by `index` and `field`."
         ),
         guards=[require_member],
-        responses=problems(401, 403, 409, 413, 415, 422),
+        responses=documented(schemas.BatchCreated, 401, 403, 409, 413, 415, 422, status=201),
         status_code=201,
         request_max_body_size=None,
+        opt={ACCEPTS_KEY: ["application/json", *sorted(batch.NDJSON_TYPES)]},
     )
     async def create_batch(
         self,
@@ -143,11 +175,16 @@ class ReportController(Controller):
         )
 
     @get(
-        ["/reports", "/reports.csv", "/reports.ndjson", "/reports.parquet"],
-        operation_id=per_format("ListReports"),
-        summary="Reports you may see, filtered: JSON pages, or all matches as CSV, NDJSON, Parquet",
+        "/reports",
+        operation_id="ListReports",
+        summary="Reports you may see, filtered, a page at a time",
+        description=(
+            "`Accept: text/csv` (or `application/x-ndjson`, `application/vnd.apache.parquet`) "
+            "answers every match as a download instead, as the `.csv` (`.ndjson`, `.parquet`) "
+            "operations do."
+        ),
         dependencies=FILTERS,
-        responses=problems(400, 401, 406, 422),
+        responses=documented(ReportPageDocument, 400, 401, 406, 422),
     )
     async def list_reports(
         self,
@@ -164,7 +201,7 @@ class ReportController(Controller):
         conditions = compile_filters(filters, taxonomy)
         wanted = exports.negotiate(request)
         if wanted != "json":
-            return exports.stream_reports(request, principal, conditions, wanted)
+            return await exports.stream_reports(request, principal, conditions, wanted, taxonomy)
         page = await queries.list_reports(
             db, principal, conditions, sort=sort, query_text=filters.q, cursor=cursor, limit=limit
         )
@@ -238,7 +275,7 @@ class ReportController(Controller):
         operation_id="SubmitReport",
         summary="Submit your draft (or a corrected rejected report)",
         guards=[require_member],
-        responses=problems(401, 403, 404, 409, 422),
+        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
         status_code=200,
     )
     async def submit(
@@ -258,7 +295,7 @@ class ReportController(Controller):
         operation_id="WithdrawReport",
         summary="Withdraw your report",
         guards=[require_member],
-        responses=problems(401, 403, 404, 409, 422),
+        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
         status_code=200,
     )
     async def withdraw(
@@ -280,7 +317,7 @@ class ReportController(Controller):
         operation_id="StartReview",
         summary="Take a submitted report into review",
         guards=[require_secretariat],
-        responses=problems(401, 403, 404, 409, 422),
+        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
         status_code=200,
     )
     async def start_review(
@@ -300,7 +337,7 @@ class ReportController(Controller):
         operation_id="AcceptReport",
         summary="Accept a report: it counts in trends",
         guards=[require_secretariat],
-        responses=problems(401, 403, 404, 409, 422),
+        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
         status_code=200,
     )
     async def accept(
@@ -320,7 +357,7 @@ class ReportController(Controller):
         operation_id="RejectReport",
         summary="Reject a report with a reason its submitter can read",
         guards=[require_secretariat],
-        responses=problems(401, 403, 404, 409, 422),
+        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
         status_code=200,
     )
     async def reject(
@@ -341,7 +378,7 @@ class ReportController(Controller):
         operation_id="MoveReport",
         summary="Link a report to another incident, or give it one of its own",
         guards=[require_secretariat],
-        responses=problems(401, 403, 404, 422),
+        responses=documented(schemas.Report, 401, 403, 404, 422),
         status_code=200,
     )
     async def move(
@@ -366,7 +403,7 @@ class ReportController(Controller):
         "/reports/{reference:str}/revisions",
         operation_id="ListReportRevisions",
         summary="Every revision of a report and who made it",
-        responses=problems(401, 404),
+        responses=documented(RevisionPage, 401, 404),
     )
     async def revisions(
         self,
@@ -382,11 +419,15 @@ class IncidentController(Controller):
     tags = ("Incidents",)
 
     @get(
-        ["/incidents", "/incidents.csv", "/incidents.ndjson", "/incidents.parquet"],
-        operation_id=per_format("ListIncidents"),
-        summary="Incidents with a report you may see that matches the filters",
+        "/incidents",
+        operation_id="ListIncidents",
+        summary="Incidents with a report you may see that matches the filters, a page at a time",
+        description=(
+            "`Accept: text/csv` (or NDJSON, Parquet) answers every match as a download instead, "
+            "as the `.csv` (`.ndjson`, `.parquet`) operations do."
+        ),
         dependencies=FILTERS,
-        responses=problems(400, 401, 406, 422),
+        responses=documented(schemas.IncidentPage, 400, 401, 406, 422),
     )
     async def list_incidents(
         self,
@@ -395,6 +436,7 @@ class IncidentController(Controller):
         principal: NamedDependency[Principal | None],
         taxonomy: NamedDependency[TaxonomyRegistry],
         filters: NamedDependency[Filters],
+        sort: IncidentSortOrder = "newest",
         cursor: Cursor = None,
         limit: PageSize = DEFAULT_PAGE_SIZE,
         facets: FacetNames = None,
@@ -404,17 +446,23 @@ class IncidentController(Controller):
         conditions = compile_filters(report_filters, taxonomy)
         wanted = exports.negotiate(request)
         if wanted != "json":
-            return exports.stream_incidents(
-                request, principal, conditions, filters.cross_border, wanted
+            return await exports.stream_incidents(
+                request, principal, conditions, filters.cross_border, wanted, taxonomy
             )
         page = await queries.list_incidents(
-            db, principal, conditions, cross_border=filters.cross_border, cursor=cursor, limit=limit
+            db,
+            principal,
+            conditions,
+            cross_border=filters.cross_border,
+            sort=sort,
+            cursor=cursor,
+            limit=limit,
         )
         counted = await queries.facets(
             db, principal, conditions, queries.parse_facets(facets), taxonomy, count="incidents"
         )
         body = schemas.IncidentPage(items=page.items, next=page.next, facets=counted or None)
-        params = {**filters.as_query(), "limit": limit, "facets": facets}
+        params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
         return Response(
             content=body,
             headers=link_header(
@@ -426,7 +474,7 @@ class IncidentController(Controller):
         "/incidents/{reference:str}",
         operation_id="GetIncident",
         summary="One incident; a merged incident redirects (308) to the one it was merged into",
-        responses=problems(401, 404),
+        responses=documented(schemas.Incident, 401, 404),
     )
     async def get_incident(
         self,
@@ -446,7 +494,7 @@ class IncidentController(Controller):
         "/incidents/{reference:str}/similar",
         operation_id="SimilarIncidents",
         summary="Incidents you may see that look like this one, with a score and the reasons",
-        responses=problems(401, 404),
+        responses=documented(CandidatePage, 401, 404),
     )
     async def similar(
         self,
@@ -488,7 +536,7 @@ class IncidentController(Controller):
         operation_id="MergeIncident",
         summary="Merge this incident into another; its reference then redirects there",
         guards=[require_secretariat],
-        responses=problems(401, 403, 404, 409, 422),
+        responses=documented(schemas.Incident, 401, 403, 404, 409, 422),
         status_code=200,
     )
     async def merge(
@@ -508,3 +556,66 @@ class IncidentController(Controller):
                 raise NotFound(f"{survivor.ref} holds no report the secretariat can see") from None
 
         return await _once(request, db, principal, idempotency_key, work)
+
+
+def _downloads(
+    noun: str, what: str, stream: Callable[..., Awaitable[Stream]]
+) -> list[HTTPRouteHandler]:
+    """``/api/v1/{noun}.csv`` (``.ndjson``, ``.parquet``): every match as one file, each an
+    operation of its own with its own media type."""
+    return [_download_handler(noun, what, stream, fmt) for fmt in ("csv", "ndjson", "parquet")]
+
+
+def _download_handler(
+    noun: str, what: str, stream: Callable[..., Awaitable[Stream]], fmt: exports.Format
+) -> HTTPRouteHandler:
+    async def handler(
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal | None],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        filters: NamedDependency[Filters],
+    ) -> Stream:
+        return await stream(request, principal, filters, fmt, taxonomy)
+
+    title = noun.capitalize()
+    return get(
+        f"/api/v1/{noun}.{fmt}",
+        name=f"download-{noun}-{fmt}",
+        operation_id=f"Download{title}{fmt.capitalize()}",
+        summary=f"Every {what} you may see that matches the filters, as {fmt.upper()}",
+        tags=[title],
+        media_type=DOWNLOAD_MEDIA_TYPES[fmt],
+        dependencies=FILTERS,
+        responses=download(fmt, 400, 401, 422, what=what),
+    )(handler)
+
+
+async def _stream_reports(
+    request: Request[Any, Any, Any],
+    principal: Principal | None,
+    filters: Filters,
+    fmt: exports.Format,
+    taxonomy: TaxonomyRegistry,
+) -> Stream:
+    conditions = compile_filters(filters, taxonomy)
+    return await exports.stream_reports(request, principal, conditions, fmt, taxonomy)
+
+
+async def _stream_incidents(
+    request: Request[Any, Any, Any],
+    principal: Principal | None,
+    filters: Filters,
+    fmt: exports.Format,
+    taxonomy: TaxonomyRegistry,
+) -> Stream:
+    # cross_border is a property of the incident as a whole, not of each report.
+    conditions = compile_filters(msgspec.structs.replace(filters, cross_border=None), taxonomy)
+    return await exports.stream_incidents(
+        request, principal, conditions, filters.cross_border, fmt, taxonomy
+    )
+
+
+DOWNLOADS = [
+    *_downloads("reports", "report", _stream_reports),
+    *_downloads("incidents", "incident", _stream_incidents),
+]

@@ -6,9 +6,10 @@ path suffix (``/api/v1/reports.csv``) or by ``Accept``.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from typing import Any, Literal
 
 import msgspec
@@ -17,16 +18,18 @@ from litestar.response import Stream
 from sqlalchemy import ColumnElement, select
 
 from incidents.db import Database
+from incidents.edge import after_request
 from incidents.errors import IncidentsError
 from incidents.members.schemas import Principal
 from incidents.reports import queries, schemas
 from incidents.reports.access import visible
 from incidents.reports.models import incidents, reports
+from incidents.taxonomy.service import TaxonomyRegistry
 
 Format = Literal["json", "csv", "ndjson", "parquet"]
 MEDIA_TYPES: dict[str, str] = {
     "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to every text/* type
     "ndjson": "application/x-ndjson",
     "parquet": "application/vnd.apache.parquet",
 }
@@ -56,7 +59,90 @@ def negotiate(request: Request[Any, Any, Any]) -> Format:
 
 # -- flat rows (CSV, Parquet) -----------------------------------------------------------------
 
-REPORT_FIELDS: list[tuple[str, str, Callable[[schemas.Report], Any]]] = [
+Field = tuple[str, str, Callable[[Any], Any]]
+
+
+class Labels:
+    """Code -> English label for a dimension, from the newest loaded version that has the code
+    (retired codes keep their label), so that downloads carry labels beside codes."""
+
+    def __init__(self, taxonomy: TaxonomyRegistry) -> None:
+        self._taxonomy = taxonomy
+        self._cache: dict[tuple[str, str], str] = {}
+
+    def __call__(self, dimension: str, code: str | None) -> str | None:
+        if code is None:
+            return None
+        key = (dimension, code)
+        found = self._cache.get(key)
+        if found is None:
+            found = code
+            for version in sorted(self._taxonomy.versions, reverse=True):
+                known = self._taxonomy.versions[version].dimensions.get(dimension)
+                if known is not None and code in known.codes:
+                    found = known.label(code)
+                    break
+            self._cache[key] = found
+        return found
+
+    def many(self, dimension: str, codes: list[str]) -> list[str]:
+        return [self(dimension, code) or code for code in codes]
+
+    def country(self, code: str | None) -> str | None:
+        if code is None:
+            return None
+        country = self._taxonomy.current.countries.get(code)
+        return country.name if country else code
+
+
+def _with_labels(fields: list[Field], labels: Labels) -> list[Field]:
+    """Each coded column followed by its labels (``severity``, ``severity_label``, ...)."""
+    result: list[Field] = []
+    for name, kind, extract in fields:
+        result.append((name, kind, extract))
+        labelled = LABELLED.get(name)
+        if labelled is None:
+            continue
+        single = kind == "string"
+        suffix = ("_name" if single else "_names") if labelled == "country" else "_label"
+        if not single and labelled != "country":
+            suffix += "s"
+        result.append((name + suffix, kind, _labeller(labels, labelled, extract, single)))
+    return result
+
+
+def _labeller(
+    labels: Labels, dimension: str, extract: Callable[[Any], Any], single: bool
+) -> Callable[[Any], Any]:
+    def label(value: str | None) -> str | None:
+        return labels.country(value) if dimension == "country" else labels(dimension, value)
+
+    if single:
+        return lambda row: label(extract(row))
+    return lambda row: [label(code) or code for code in extract(row)]
+
+
+# column -> the taxonomy dimension whose labels go beside it ("country": country names)
+LABELLED = {
+    "reporting_jurisdiction": "country",
+    "severity": "severity",
+    "eu_serious_incident": "eu_serious_incident",
+    "harm_domains": "harm_domain",
+    "harm_types": "harm_type",
+    "affected_groups": "affected_group",
+    "causal_entity": "causal_entity",
+    "causal_intent": "causal_intent",
+    "causal_timing": "causal_timing",
+    "system_type": "ai_system_type",
+    "ai_tasks": "ai_task",
+    "lifecycle_stage": "lifecycle_stage",
+    "autonomy_level": "autonomy_level",
+    "sectors": "sector",
+    "affected_jurisdictions": "country",
+    "jurisdictions": "country",
+}
+
+REPORT_FIELDS: list[Field] = [
     ("id", "string", lambda r: str(r.id)),
     ("ref", "string", lambda r: r.ref),
     ("incident_ref", "string", lambda r: r.incident.ref),
@@ -103,7 +189,7 @@ REPORT_FIELDS: list[tuple[str, str, Callable[[schemas.Report], Any]]] = [
     ("updated_at", "timestamp", lambda r: r.updated_at),
 ]
 
-INCIDENT_FIELDS: list[tuple[str, str, Callable[[schemas.IncidentSummary], Any]]] = [
+INCIDENT_FIELDS: list[Field] = [
     ("id", "string", lambda i: str(i.id)),
     ("ref", "string", lambda i: i.ref),
     ("title", "string", lambda i: i.title),
@@ -118,13 +204,19 @@ INCIDENT_FIELDS: list[tuple[str, str, Callable[[schemas.IncidentSummary], Any]]]
 ]
 
 
+# A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _csv_value(value: Any) -> Any:
     if isinstance(value, list):
-        return LIST_SEPARATOR.join(str(item) for item in value)
+        value = LIST_SEPARATOR.join(str(item) for item in value)
     if value is None:
         return ""
     if hasattr(value, "isoformat"):
         return value.isoformat()
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value  # shown as the text it is, never evaluated
     return value
 
 
@@ -155,9 +247,15 @@ class _Chunks(io.RawIOBase):
 
 
 async def _encode(
-    batches: AsyncIterator[Sequence[Any]],
-    fields: list[tuple[str, str, Callable[[Any], Any]]],
-    fmt: Format,
+    batches: AsyncGenerator[Sequence[Any]], fields: list[Field], fmt: Format
+) -> AsyncGenerator[bytes]:
+    async with contextlib.aclosing(batches):  # closed with the download, however it ends
+        async for chunk in _encoded(batches, fields, fmt):
+            yield chunk
+
+
+async def _encoded(
+    batches: AsyncIterator[Sequence[Any]], fields: list[Field], fmt: Format
 ) -> AsyncIterator[bytes]:
     if fmt == "ndjson":
         encoder = msgspec.json.Encoder()
@@ -169,7 +267,8 @@ async def _encode(
             yield bytes(buffer)
     elif fmt == "csv":
         text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
+        # RFC 4180 line ends: a cell holding a bare CR is then quoted too, never a row break.
+        writer = csv.writer(text, lineterminator="\r\n")
         writer.writerow([name for name, _, _ in fields])
         async for batch in batches:
             for item in batch:
@@ -204,9 +303,12 @@ async def _encode(
 
 
 def _download(
-    request: Request[Any, Any, Any], name: str, fmt: Format, body: AsyncIterator[bytes]
+    request: Request[Any, Any, Any], name: str, fmt: Format, body: AsyncGenerator[bytes]
 ) -> Stream:
     extension = {"csv": "csv", "ndjson": "ndjson", "parquet": "parquet"}[fmt]
+    # Closed when the request ends, whether the client read it all, went away or it failed:
+    # the connection it holds goes back to the pool then, never to the garbage collector.
+    after_request(request.scope, body.aclose)
     return Stream(
         body,
         media_type=MEDIA_TYPES[fmt],
@@ -214,33 +316,78 @@ def _download(
     )
 
 
-def stream_reports(
+class _Reader:
+    """A server-side cursor opened (and its first rows read) before the response starts, so that
+    a query that fails is an error answer, not a download cut after its 200 header."""
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+        self._stack = contextlib.AsyncExitStack()
+
+    async def open(self, query: Any, extra_connections: int = 0) -> list[Any]:
+        try:
+            connection = await self._stack.enter_async_context(self._database.connect())
+            self.extra = [
+                await self._stack.enter_async_context(self._database.connect())
+                for _ in range(extra_connections)
+            ]
+            result = await connection.stream(query.execution_options(yield_per=BATCH))
+            self._partitions = result.partitions(BATCH)
+            return list(await anext(self._partitions, []))
+        except BaseException:
+            await self._stack.aclose()
+            raise
+
+    async def rest(self) -> AsyncGenerator[list[Any]]:
+        try:
+            async for rows in self._partitions:
+                yield list(rows)
+        finally:
+            await self.close()
+
+    async def close(self) -> None:
+        await self._stack.aclose()
+
+
+async def stream_reports(
     request: Request[Any, Any, Any],
     principal: Principal | None,
     conditions: Sequence[ColumnElement[bool]],
     fmt: Format,
+    taxonomy: TaxonomyRegistry,
 ) -> Stream:
+    """Every matching report as ``fmt``."""
     database: Database = request.app.state.database
-    query = queries.report_select(visible(principal), *conditions).order_by(reports.c.number)
+    # In the order of sort=oldest: by submission time (creation for a draft), then number.
+    query = queries.report_select(visible(principal), *conditions).order_by(
+        reports.c.filed_at, reports.c.number
+    )
+    # The request's transaction is over once the handler returns; the download reads on a
+    # connection of its own, through a server-side cursor, BATCH rows at a time.
+    reader = _Reader(database)
+    first = await reader.open(query)
+    after_request(request.scope, reader.close)
 
-    async def batches() -> AsyncIterator[list[schemas.Report]]:
-        # The request's transaction is over once the handler returns; the download reads on a
-        # connection of its own, through a server-side cursor, BATCH rows at a time.
-        async with database.connect() as connection:
-            result = await connection.stream(query.execution_options(yield_per=BATCH))
-            async for rows in result.partitions(BATCH):
+    async def batches() -> AsyncGenerator[list[schemas.Report]]:
+        rest = reader.rest()
+        async with contextlib.aclosing(rest):
+            yield [queries.to_report(row) for row in first]
+            async for rows in rest:
                 yield [queries.to_report(row) for row in rows]
 
-    return _download(request, "reports", fmt, _encode(batches(), REPORT_FIELDS, fmt))
+    fields = _with_labels(REPORT_FIELDS, Labels(taxonomy))
+    return _download(request, "reports", fmt, _encode(batches(), fields, fmt))
 
 
-def stream_incidents(
+async def stream_incidents(
     request: Request[Any, Any, Any],
     principal: Principal | None,
     conditions: Sequence[ColumnElement[bool]],
     cross_border: bool | None,
     fmt: Format,
+    taxonomy: TaxonomyRegistry,
 ) -> Stream:
+    """Every matching incident as ``fmt``."""
     database: Database = request.app.state.database
     matching = select(reports.c.incident_id).where(visible(principal), *conditions)
     query = (
@@ -249,14 +396,24 @@ def stream_incidents(
         .order_by(incidents.c.number)
     )
 
-    async def batches() -> AsyncIterator[list[schemas.IncidentSummary]]:
-        async with database.connect() as reader, database.connect() as details:
-            result = await reader.stream(query.execution_options(yield_per=BATCH))
-            async for rows in result.partitions(BATCH):
-                found = await queries.summaries(details, principal, [row.id for row in rows])
-                items = [found[row.id] for row in rows if row.id in found]
-                if cross_border is not None:
-                    items = [item for item in items if item.cross_border == cross_border]
-                yield items
+    reader = _Reader(database)
+    first = await reader.open(query, extra_connections=1)
+    after_request(request.scope, reader.close)
+    (details,) = reader.extra
 
-    return _download(request, "incidents", fmt, _encode(batches(), INCIDENT_FIELDS, fmt))
+    async def summarised(rows: list[Any]) -> list[schemas.IncidentSummary]:
+        found = await queries.summaries(details, principal, [row.id for row in rows])
+        items = [found[row.id] for row in rows if row.id in found]
+        if cross_border is not None:
+            items = [item for item in items if item.cross_border == cross_border]
+        return items
+
+    async def batches() -> AsyncGenerator[list[schemas.IncidentSummary]]:
+        rest = reader.rest()
+        async with contextlib.aclosing(rest):
+            yield await summarised(first)
+            async for rows in rest:
+                yield await summarised(rows)
+
+    fields = _with_labels(INCIDENT_FIELDS, Labels(taxonomy))
+    return _download(request, "incidents", fmt, _encode(batches(), fields, fmt))

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Table, Text, cast, func, literal_column, o
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
+from incidents.reports.content import unknown_code
 from incidents.reports.models import incidents, reports
 from incidents.reports.schemas import Sharing, Status
 from incidents.taxonomy.service import TaxonomyRegistry
@@ -202,7 +203,7 @@ def _allowed(
 ) -> tuple[str, ...]:
     for value in values:
         if value not in allowed:
-            errors.append(FieldError(name, f"{value!r} is not one of {', '.join(allowed)}"))
+            errors.append(FieldError(name, f"{value!r} is not one of: {', '.join(allowed)}"))
     return values
 
 
@@ -224,7 +225,12 @@ def compile_filters(
         ordinal = current.dimension("severity").ordinal(filters.min_severity)
         if ordinal is None:
             errors.append(
-                FieldError("min_severity", f"{filters.min_severity!r} is not a severity code")
+                FieldError(
+                    "min_severity",
+                    unknown_code(
+                        "severity", filters.min_severity, current.dimensions.get("severity"), ""
+                    ),
+                )
             )
         else:
             conditions.append(columns.severity_ordinal >= ordinal)
@@ -233,7 +239,8 @@ def compile_filters(
         codes: set[str] = set()
         for value in values:
             if value not in current.dimension(dimension_name).codes:
-                errors.append(FieldError(name, f"{value!r} is not a {dimension_name} code"))
+                known = current.dimensions.get(dimension_name)
+                errors.append(FieldError(name, unknown_code(dimension_name, value, known, "")))
                 continue
             codes |= equivalents(taxonomy, dimension_name, value)
         column = columns[column_name]

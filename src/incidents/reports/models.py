@@ -102,6 +102,19 @@ reports = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("submitted_at", DateTime(timezone=True)),
     Column("reviewed_at", DateTime(timezone=True)),
+    # The order of newest / oldest lists: submission time, or creation for a draft (0009).
+    Column(
+        "filed_at",
+        DateTime(timezone=True),
+        Computed("COALESCE(submitted_at, created_at)", persisted=True),
+        nullable=False,
+    ),
+    # An incident the submitter proposes; accepting the report links it there (0009).
+    Column(
+        "proposed_incident_id",
+        Uuid,
+        ForeignKey("incidents.id", name="fk_reports_proposed_incident_id_incidents"),
+    ),
     # What filters, search, duplicates and trends read; always derived from the content.
     Column("title", Text, nullable=False),
     Column("summary", Text, nullable=False),
@@ -173,6 +186,16 @@ reports = Table(
     ),
     Index(None, "occurred_on"),
     Index("ix_reports_submitted_at", "submitted_at"),
+    Index("ix_reports_filed_at_number", "filed_at", "number"),
+    Index(
+        "ix_reports_shared_filed_at",
+        "filed_at",
+        "number",
+        postgresql_where=text(
+            "status = ANY ('{submitted,under_review,accepted}'::text[]) "
+            "AND sharing = ANY ('{TLP:CLEAR,TLP:GREEN}'::text[])"
+        ),
+    ),
     Index("ix_reports_harm_domains", "harm_domains", postgresql_using="gin"),
     Index("ix_reports_jurisdictions", "jurisdictions", postgresql_using="gin"),
     # Duplicate suggestions: the nearest titles among reports of about the same time.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any, Literal
 
 import msgspec
@@ -31,7 +31,7 @@ from sqlalchemy.sql.util import ClauseAdapter
 from incidents.errors import FieldError, NotFound, ValidationFailed
 from incidents.members.models import organizations
 from incidents.members.schemas import Principal
-from incidents.pagination import decode_cursor, encode_cursor
+from incidents.pagination import Number, Score, decode_cursor, encode_cursor
 from incidents.reports import schemas
 from incidents.reports.access import sharing_visible, visible
 from incidents.reports.content import format_partial_date
@@ -40,6 +40,13 @@ from incidents.reports.models import incidents, report_revisions, reports
 from incidents.taxonomy.service import TaxonomyRegistry
 
 Sort = Literal["newest", "oldest", "occurred", "relevance"]
+#: What a page's cursor holds for each sort: its sort keys, the number last.
+CURSOR_SHAPES: dict[str, Any] = {
+    "newest": tuple[datetime, Number],
+    "oldest": tuple[datetime, Number],
+    "occurred": tuple[date, Number],
+    "relevance": tuple[Score, Number],
+}
 
 _META = (
     "id",
@@ -66,6 +73,8 @@ def _as_json_timestamp(column: ColumnElement[Any]) -> ColumnElement[Any]:
     return func.to_char(utc, 'YYYY-MM-DD"T"HH24:MI:SS').op("||")(fraction).op("||")("Z")
 
 
+_proposed = incidents.alias("proposed")
+
 REPORT_COLUMNS: list[Any] = [
     # The whole report as JSON text, merged by PostgreSQL from the stored content (always a
     # complete ReportContent) and the metadata: a page passes it through untouched, a single
@@ -83,6 +92,15 @@ REPORT_COLUMNS: list[Any] = [
                 func.jsonb_build_object("id", incidents.c.id, "ref", incidents.c.ref),
                 "organization",
                 func.jsonb_build_object("id", organizations.c.id, "name", organizations.c.name),
+                "proposed_incident",
+                case(
+                    (reports.c.proposed_incident_id.is_(None), None),
+                    else_=select(
+                        func.jsonb_build_object("id", _proposed.c.id, "ref", _proposed.c.ref)
+                    )
+                    .where(_proposed.c.id == reports.c.proposed_incident_id)
+                    .scalar_subquery(),
+                ),
             )
         ),
         Text,
@@ -145,9 +163,12 @@ class ReportsPage(msgspec.Struct):
 
 
 def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
-    """(ORDER BY expressions, cursor expressions) for a sort; the number breaks ties."""
+    """(ORDER BY expressions, cursor expressions) for a sort; the number breaks ties. Newest
+    and oldest follow submission time (creation for drafts), not the number, which imports and
+    generated registries assign in load order."""
+    filed = [reports.c.filed_at, reports.c.number]
     if sort == "oldest":
-        return [reports.c.number.asc()], [reports.c.number]
+        return [key.asc() for key in filed], filed
     if sort == "occurred":
         return [reports.c.occurred_on.desc(), reports.c.number.desc()], [
             reports.c.occurred_on,
@@ -160,14 +181,12 @@ def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
             )
         rank = text_rank(query_text)
         return [rank.desc(), reports.c.number.desc()], [rank, reports.c.number]
-    return [reports.c.number.desc()], [reports.c.number]
+    return [key.desc() for key in filed], filed
 
 
 def _after(sort: Sort, keys: list[Any], values: list[Any]) -> ColumnElement[bool]:
     if sort == "oldest":
-        return keys[0] > values[0]  # type: ignore[no-any-return]  # keys are typed Any
-    if sort == "newest":
-        return keys[0] < values[0]  # type: ignore[no-any-return]  # keys are typed Any
+        return tuple_(*keys) > tuple_(*values)
     return tuple_(*keys) < tuple_(*values)
 
 
@@ -218,12 +237,12 @@ async def list_reports(
     return ReportsPage(items=items, next=next_cursor)
 
 
-_MATCH_COLUMNS = ("id", "number", "status", "sharing", "organization_id")
+_MATCH_COLUMNS = ("id", "number", "filed_at", "status", "sharing", "organization_id")
 
 
 def _columns_used(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
-    """The id, the number and every column of reports the conditions read."""
-    names = {"id", "number"}
+    """The id, the sort keys and every column of reports the conditions read."""
+    names = {"id", "number", "filed_at"}
     for condition in conditions:
         for element in visitors.iterate(condition):
             if isinstance(element, Column) and element.table is reports:
@@ -235,10 +254,7 @@ def _cursor_after(sort: Sort, keys: list[Any], cursor: str | None) -> list[Colum
     """The condition for rows after ``cursor`` (none without one)."""
     if not cursor:
         return []
-    values = decode_cursor(cursor, len(keys))
-    if sort == "occurred":
-        values[0] = msgspec.convert(values[0], type=date, strict=False)
-    return [_after(sort, keys, values)]
+    return [_after(sort, keys, decode_cursor(cursor, CURSOR_SHAPES[sort]))]
 
 
 def list_statement(
@@ -281,18 +297,22 @@ def list_statement(
                 .cte("matching")
                 .prefix_with("MATERIALIZED")
             )
-            wanted = [visible(principal, source), *_cursor_after(sort, [source.c.number], cursor)]
-        number = source.c.number
+            wanted = [
+                visible(principal, source),
+                *_cursor_after(sort, [source.c.filed_at, source.c.number], cursor),
+            ]
+        sort_keys = [source.c.filed_at, source.c.number]
         page = (
             select(source.c.id)
             .where(*wanted)
-            .order_by(number.desc() if sort == "newest" else number.asc())
+            .order_by(*(key.desc() if sort == "newest" else key.asc() for key in sort_keys))
             .limit(limit + 1)
         )
         # Documents are built for the page's rows only.
         query = report_select(reports.c.id.in_(page.scalar_subquery()))
-        unindexed = reports.c.number + 0  # a page of rows to sort, never a walk down the index
-        order = [unindexed.desc() if sort == "newest" else unindexed.asc()]
+        # A page of rows to sort, never a walk down the index.
+        unindexed = [reports.c.filed_at + literal_column("interval '0'"), reports.c.number + 0]
+        order = [key.desc() if sort == "newest" else key.asc() for key in unindexed]
     query = query.add_columns(*[key.label(f"_key{i}") for i, key in enumerate(keys)])
     return query.order_by(*order).limit(limit + 1)
 
@@ -362,7 +382,7 @@ def parse_facets(value: str | None) -> list[str]:
         raise ValidationFailed(
             "Unknown facet",
             errors=[
-                FieldError("facets", f"{name!r} is not one of {', '.join(FACETS)}")
+                FieldError("facets", f"{name!r} is not one of: {', '.join(FACETS)}")
                 for name in unknown
             ],
         )
@@ -421,6 +441,9 @@ def _label(taxonomy: TaxonomyRegistry, dimension: str | None, facet: str, value:
 
 
 # -- incidents -------------------------------------------------------------------------------
+
+
+IncidentSort = Literal["newest", "oldest"]
 
 
 class IncidentsPage(msgspec.Struct):
@@ -509,10 +532,12 @@ async def list_incidents(
     conditions: Sequence[ColumnElement[bool]],
     *,
     cross_border: bool | None = None,
+    sort: IncidentSort = "newest",
     cursor: str | None = None,
     limit: int = 50,
 ) -> IncidentsPage:
-    """Incidents with at least one visible report matching the filters, newest first."""
+    """Incidents with at least one visible report matching the filters, newest (most recently
+    opened) first, or oldest first."""
     matching = select(reports.c.incident_id).where(visible(principal), *conditions)
     query = select(incidents.c.id, incidents.c.number).where(
         incidents.c.merged_into.is_(None), incidents.c.id.in_(matching)
@@ -527,12 +552,12 @@ async def list_incidents(
         )
         spread = select(func.count(func.distinct(countries.c.country))).scalar_subquery()
         query = query.where(spread > 1 if cross_border else spread <= 1)
+    newest = sort == "newest"
     if cursor:
-        (number,) = decode_cursor(cursor, 1)
-        query = query.where(incidents.c.number < number)
-    rows = (
-        await connection.execute(query.order_by(incidents.c.number.desc()).limit(limit + 1))
-    ).all()
+        (number,) = decode_cursor(cursor, tuple[Number])
+        query = query.where(incidents.c.number < number if newest else incidents.c.number > number)
+    order = incidents.c.number.desc() if newest else incidents.c.number.asc()
+    rows = (await connection.execute(query.order_by(order).limit(limit + 1))).all()
     page = rows[:limit]
     found = await summaries(connection, principal, [row.id for row in page])
     items = [found[row.id] for row in page if row.id in found]

@@ -9,8 +9,22 @@ from typing import Annotated, Literal
 
 import msgspec
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", max_length=64)]
-Alpha2 = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", description="ISO 3166-1 alpha-2")]
+Code = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        max_length=64,
+        description="A taxonomy code: a letter or digit, then letters, digits, '.', '_' or '-' "
+        "(at most 64 characters)",
+    ),
+]
+Alpha2 = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Z]{2}$",
+        description="An ISO 3166-1 alpha-2 country code in capitals, such as KE",
+    ),
+]
 Status = Literal["draft", "submitted", "under_review", "accepted", "rejected", "withdrawn"]
 Sharing = Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED"]
 EventType = Literal["incident", "hazard"]
@@ -20,7 +34,7 @@ PartialDate = Annotated[
     str,
     msgspec.Meta(
         pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
-        description="YYYY-MM-DD, or YYYY-MM / YYYY when only the month or year is known",
+        description="A date as YYYY-MM-DD, or YYYY-MM / YYYY when only the month or year is known",
         examples=["2026-03-14", "2026-03", "2026"],
     ),
 ]
@@ -33,7 +47,12 @@ IncidentReference = Annotated[
     ),
 ]
 Language = Annotated[
-    str, msgspec.Meta(pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$", max_length=35)
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,4}$",
+        max_length=35,
+        description="A language tag (BCP 47) such as en, pt or pt-BR",
+    ),
 ]
 
 MAX_HARMS = 20
@@ -61,7 +80,17 @@ class AISystem(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
 
 
 class Source(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    url: Annotated[str, msgspec.Meta(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    url: (
+        Annotated[
+            str,
+            msgspec.Meta(
+                max_length=2000,
+                pattern=r"^https?://\S+$",
+                description="An http:// or https:// address, without spaces",
+            ),
+        ]
+        | None
+    ) = None
     reference: Annotated[str, msgspec.Meta(min_length=1, max_length=500)] | None = None
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=300)] | None = None
 
@@ -135,6 +164,9 @@ class ReportPatch(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     actions_taken: Annotated[str, msgspec.Meta(max_length=10000)] | msgspec.UnsetType | None = _U
     sharing: Sharing | msgspec.UnsetType = _U
     taxonomy_version: Annotated[int, msgspec.Meta(ge=1)] | msgspec.UnsetType = _U
+    incident: IncidentReference | msgspec.UnsetType | None = _U
+    """Propose linking the report to this incident (one you can see), e.g. after a rejection
+    that names it; the secretariat's acceptance applies the link. ``null`` withdraws it."""
 
 
 class Reason(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
@@ -181,6 +213,8 @@ class Report(ReportContent, kw_only=True):
     updated_at: datetime
     submitted_at: datetime | None
     reviewed_at: datetime | None
+    proposed_incident: Reference | None = None
+    """An incident the submitter asked to be linked to; accepting the report links it."""
 
 
 class Candidate(msgspec.Struct, kw_only=True):

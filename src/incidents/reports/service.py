@@ -38,6 +38,7 @@ from incidents.reports.queries import (
     survivor_of,
 )
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
+from incidents.validation import semantic_check
 
 CONTENT_FIELDS = schemas.ReportContent.__struct_fields__
 
@@ -66,6 +67,17 @@ def validated(content: schemas.ReportContent, taxonomy: Taxonomy, *, prefix: str
                 FieldError(f"{prefix}{error.field}", error.message, error.index) for error in errors
             ]
         raise ValidationFailed(f"{len(errors)} field(s) are invalid", errors=errors)
+
+
+@semantic_check(schemas.ReportCreate)
+def _report_rules(data: schemas.ReportCreate, taxonomy: TaxonomyRegistry) -> list[FieldError]:
+    """A new report's taxonomy and calendar rules, for a body that also failed its schema."""
+    if not taxonomy.versions:
+        return []
+    version = taxonomy.versions.get(data.taxonomy_version or taxonomy.current.version)
+    if version is None:
+        return []
+    return check(content_of(data), version, datetime.now(UTC).date())
 
 
 def _revision_row(
@@ -153,7 +165,8 @@ def _filing_statement() -> TextClause:
     """One statement for a new report: its incident (unless it joins one), the report row and
     its first revision. Built once from the tables; a conflicting external_ref inserts no
     report, which the caller turns into 409 (the transaction then rolls back the incident)."""
-    skip = {"number", "status_reason", "reviewed_at", "disclosure_key"}  # keys: server-drawn
+    # Disclosure keys are drawn by the server.
+    skip = {"number", "status_reason", "reviewed_at", "proposed_incident_id", "disclosure_key"}
     columns = [
         column.name
         for column in reports.columns
@@ -317,8 +330,9 @@ async def update_report(
     changes = {
         field: value
         for field in schemas.ReportPatch.__struct_fields__
-        if (value := getattr(patch, field)) is not msgspec.UNSET
+        if (value := getattr(patch, field)) is not msgspec.UNSET and field != "incident"
     }
+    proposal = await _proposal(connection, principal, current, patch.incident)
     before = content_of(current)
     merged = msgspec.structs.replace(
         before, **{k: v for k, v in changes.items() if k in CONTENT_FIELDS}
@@ -343,6 +357,7 @@ async def update_report(
             taxonomy_version=version.version,
             updated_at=now,
             **derive(merged, version, current.reporting_jurisdiction),
+            **({} if proposal is None else {"proposed_incident_id": proposal[0]}),
         )
         .returning(reports.c.id)
     )
@@ -365,6 +380,10 @@ async def update_report(
     ):
         if getattr(current, field) != value:
             old[field], new[field] = getattr(current, field), value
+    if proposal is not None:
+        before_ref = current.proposed_incident.ref if current.proposed_incident else None
+        if before_ref != proposal[1]:
+            old["proposed_incident"], new["proposed_incident"] = before_ref, proposal[1]
     await append(
         connection,
         actor,
@@ -383,6 +402,24 @@ async def update_report(
         ],
     )
     return await get_report(connection, principal, str(current.id))
+
+
+async def _proposal(
+    connection: AsyncConnection,
+    principal: Principal,
+    current: schemas.Report,
+    wanted: str | msgspec.UnsetType | None,
+) -> tuple[uuid.UUID | None, str | None] | None:
+    """The incident a correction proposes, as (id, ref); (None, None) withdraws a proposal;
+    None when the correction says nothing about it."""
+    if wanted is msgspec.UNSET:
+        return None
+    if wanted is None:
+        return None, None
+    found = await linked_incident(connection, principal, wanted)
+    if found.id == current.incident.id:
+        return None, None  # already linked there: nothing to propose
+    return found.id, found.ref
 
 
 # -- lifecycle -------------------------------------------------------------------------------
@@ -427,6 +464,14 @@ async def transition(
         values["status_reason"] = None
     if action == "submit" and report.submitted_at is None:
         values["submitted_at"] = now
+    linked: Any = None
+    if action == "accept" and report.proposed_incident is not None:
+        # The submitter proposed an incident (after a rejection, say): accepting links it.
+        linked = await survivor_of(
+            connection, await resolve_incident(connection, str(report.proposed_incident.id))
+        )
+        values["incident_id"] = linked.id
+        values["proposed_incident_id"] = None
     changed = await connection.execute(
         update(reports)
         .where(reports.c.id == report.id, reports.c.status == report.status)
@@ -435,17 +480,16 @@ async def transition(
     )
     if changed.first() is None:
         raise Conflict("The report's status changed meanwhile; fetch it and retry")
+    before: dict[str, Any] = {"status": report.status}
     after: dict[str, Any] = {"status": target}
     if reason is not None:
         after["reason"] = reason
+    if linked is not None and linked.id != report.incident.id:
+        before["incident"], after["incident"] = report.incident.ref, linked.ref
     await append(
         connection,
         actor_for(principal),
-        [
-            EventDraft(
-                f"report.{action}", "report", str(report.id), {"status": report.status}, after
-            )
-        ],
+        [EventDraft(f"report.{action}", "report", str(report.id), before, after)],
     )
     return await get_report(connection, principal, str(report.id))
 

@@ -31,6 +31,13 @@ async def provide_taxonomy(state: State) -> TaxonomyRegistry:
     return registry
 
 
+class VersionPage(msgspec.Struct, kw_only=True):
+    """Every released version, oldest first (one page: versions are few)."""
+
+    items: list[schemas.VersionSummary]
+    next: str | None
+
+
 def _etag(*parts: object) -> str:
     digest = hashlib.sha256("|".join(str(part) for part in parts).encode()).hexdigest()[:32]
     return f'"{digest}"'
@@ -63,7 +70,7 @@ class TaxonomyController(Controller):
         "/taxonomy/versions",
         operation_id="ListTaxonomyVersions",
         summary="Every released version",
-        responses=_documented(schemas.VersionSummary, 503),
+        responses=_documented(VersionPage, 503),
     )
     async def versions(
         self, request: Request[Any, Any, Any], taxonomy: NamedDependency[TaxonomyRegistry]

@@ -9,9 +9,28 @@ import msgspec
 
 from incidents.taxonomy.geography import Country
 
-Code = Annotated[str, msgspec.Meta(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
-Name = Annotated[str, msgspec.Meta(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
-Language = Annotated[str, msgspec.Meta(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")]
+Code = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+        description="A code: a letter or digit, then letters, digits, '.', '_' or '-' "
+        "(at most 64 characters)",
+    ),
+]
+Name = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z][a-z0-9_]{0,63}$",
+        description="A name in lower case: a letter, then letters, digits or '_' (at most 64)",
+    ),
+]
+Language = Annotated[
+    str,
+    msgspec.Meta(
+        pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+        description="A language tag (BCP 47) such as en or pt-BR",
+    ),
+]
 Labels = dict[Language, Annotated[str, msgspec.Meta(min_length=1, max_length=200)]]
 Definitions = dict[Language, Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]]
 
