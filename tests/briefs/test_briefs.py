@@ -155,7 +155,7 @@ async def test_the_editorial_workflow_over_the_api(
     first = await _made(live, secretariat, scope={"region": "Africa"})
     assert (await live.get(first)).status_code == 404, "a draft is not public"
     assert (
-        await live.get(f"{first}.pdf", headers=registry.members.researcher.headers)
+        await live.get(f"{first}/brief.pdf", headers=registry.members.researcher.headers)
     ).status_code == 404
     problem = assert_problem(await live.post(f"{first}/approve", headers=secretariat), 409)
     assert "issuing body" in problem["detail"]
@@ -171,7 +171,7 @@ async def test_the_editorial_workflow_over_the_api(
         headers=secretariat,
     )
     assert edited.status_code == 200, edited.text
-    page = (await live.get(f"{first}.html", headers=secretariat)).text
+    page = (await live.get(f"{first}/brief.html", headers=secretariat)).text
     assert "<strong>rose</strong>" in page
     assert "<script>" not in page, "Markdown passes no raw HTML"
     assert "Draft: not approved for circulation" in page
@@ -184,10 +184,10 @@ async def test_the_editorial_workflow_over_the_api(
     listed = (await live.get("/api/v1/briefs")).json()["items"]
     assert all("created_by" not in item for item in listed)
     assert first.rsplit("/", 1)[1] in {item["id"] for item in listed}
-    public_page = (await live.get(f"{first}.html")).text
+    public_page = (await live.get(f"{first}/brief.html")).text
     assert "Secretariat of the cooperation body" in public_page
     assert "Draft" not in public_page
-    pdf = PdfReader(io.BytesIO((await live.get(f"{first}.pdf")).content))
+    pdf = PdfReader(io.BytesIO((await live.get(f"{first}/brief.pdf")).content))
     assert len(pdf.pages) >= 2
     assert "Key points" in pdf.pages[0].extract_text()
 
@@ -201,7 +201,7 @@ async def test_the_editorial_workflow_over_the_api(
     older = (await live.get(first)).json()
     assert older["status"] == "superseded"
     assert older["links"]["superseded_by"] == second
-    assert "Superseded" in (await live.get(f"{first}.html")).text
+    assert "Superseded" in (await live.get(f"{first}/brief.html")).text
 
     retracted = await live.post(
         f"{second}/retract",
@@ -209,15 +209,15 @@ async def test_the_editorial_workflow_over_the_api(
         headers=secretariat,
     )
     assert retracted.json()["status"] == "retracted"
-    notice = await live.get(f"{second}.html")
+    notice = await live.get(f"{second}/brief.html")
     assert notice.status_code == 200
     assert "A counting error in Western Africa." in notice.text
-    assert_problem(await live.get(f"{second}.pdf"), 410)
+    assert_problem(await live.get(f"{second}/brief.pdf"), 410)
     assert_problem(await live.delete(second, headers=secretariat), 409)
     assert_problem(await live.patch(first, json={"issuing_body": "x"}, headers=secretariat), 409)
 
     draft = await _made(live, secretariat)
     assert (await live.delete(draft, headers=secretariat)).status_code == 204
     assert_problem(await live.get(draft, headers=secretariat), 404)
-    data = msgspec.json.decode((await live.get(f"{first}.json")).content)
+    data = msgspec.json.decode((await live.get(f"{first}/data.json")).content)
     assert data["scope"] == {"region": "Africa"}

@@ -170,6 +170,7 @@ async def test_csv_and_parquet_carry_the_same_cells_with_a_suppressed_column(
     frame = pl.read_parquet(io.BytesIO(as_parquet.content))
     assert frame["incidents"].to_list() == [row["incidents"] for row in as_json]
     assert frame["suppressed"].to_list() == [row["suppressed"] for row in as_json]
+    assert rows[0]["severity_label"] == "AI hazard", "labels stand beside codes"
 
 
 async def test_bad_parameters_are_422(live: httpx.AsyncClient) -> None:

@@ -20,7 +20,15 @@ import msgspec
 import polars as pl
 
 from incidents.briefs import audit as auditing
-from incidents.briefs.schemas import AuditSummary, BriefRequest, check_period, scope_filters
+from incidents.briefs.schemas import (
+    AuditSummary,
+    BriefData,
+    BriefRequest,
+    Figure,
+    Protection,
+    check_period,
+    scope_filters,
+)
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends import emerging as emerging_test
 from incidents.trends import metrics
@@ -37,38 +45,6 @@ ALPHA = 0.05
 MAX_WITHHELD_ROUNDS = 200
 Progress = Callable[[str], None]
 Universe = Literal["incidents", "reports"]
-Status = Literal["published", "below_k", "withheld"]
-
-
-class Figure(msgspec.Struct, kw_only=True):
-    value: int | None
-    status: Status
-
-
-class Protection(msgspec.Struct, kw_only=True):
-    method: str
-    k: int
-    noise: int
-    description: str
-
-
-class BriefData(msgspec.Struct, kw_only=True):
-    title: str
-    period: str
-    period_kind: Period
-    scope: dict[str, str]
-    provisional: bool
-    as_of: date
-    days_compared: int | None
-    """Provisional briefs: every period is compared on its first so many days."""
-    taxonomy_version: int
-    input_hash: str
-    protection: Protection
-    audit: AuditSummary
-    headline: dict[str, Any]
-    tables: dict[str, list[dict[str, Any]]]
-    labels: dict[str, dict[str, str]]
-    notes: list[str]
 
 
 class _Book:

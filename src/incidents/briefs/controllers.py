@@ -9,12 +9,14 @@ from typing import Any
 from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.briefs import service
 from incidents.briefs.schemas import (
     Brief,
+    BriefData,
     BriefEdit,
     BriefList,
     BriefRequest,
@@ -22,7 +24,7 @@ from incidents.briefs.schemas import (
     check_period,
     scope_filters,
 )
-from incidents.errors import NotFound
+from incidents.briefs.service import Variant
 from incidents.members.guards import require_secretariat
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
@@ -39,6 +41,27 @@ def _secretariat(principal: Principal | None) -> bool:
 def _method(request: Request[Any, Any, Any]) -> Method:
     settings = request.app.state.settings
     return Method(k=settings.suppression_k, noise=settings.disclosure_noise)
+
+
+_DESCRIBED = {
+    "html": ("text/html", str, "The brief as one HTML page, CSS and charts inline"),
+    "pdf": ("application/pdf", bytes, "The brief as a PDF (A4)"),
+    "json": ("application/json", BriefData, "Every figure of the brief, with its method"),
+    "zip": ("application/zip", bytes, "One CSV and one Parquet file per table"),
+}
+
+
+def document(variant: str, *statuses: int) -> dict[int, ResponseSpec]:
+    """A brief document's answers: the file in its media type, and its problems."""
+    media, container, description = _DESCRIBED[variant]
+    specs = problems(*statuses)
+    specs[200] = ResponseSpec(
+        data_container=container,
+        description=description,
+        media_type=media,
+        generate_examples=False,
+    )
+    return specs
 
 
 class BriefController(Controller):
@@ -89,37 +112,78 @@ class BriefController(Controller):
         return BriefList(items=await service.listing(db, secretariat=_secretariat(principal)))
 
     @get(
-        "/briefs/{name:str}",
+        "/briefs/{brief_id:uuid}",
         operation_id="GetBrief",
-        summary="A brief's status, or its document: .html, .pdf, .json, or .zip (CSV and Parquet)",
-        responses=problems(401, 404, 409, 410),
+        summary="A brief's status, editorial state and links to its documents",
+        responses=problems(401, 404),
     )
     async def get_brief(
         self,
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal | None],
-        name: FromPath[str],
-    ) -> Response[Any]:
-        identifier, _, variant = name.partition(".")
-        try:
-            brief_id = uuid.UUID(identifier)
-        except ValueError:
-            raise NotFound(f"No brief {name}") from None
-        secretariat = _secretariat(principal)
-        if not variant:
-            return Response(content=await service.get(db, brief_id, secretariat=secretariat))
-        if variant not in service.MEDIA:
-            raise NotFound(f"A brief comes as {', '.join('.' + v for v in service.MEDIA)}")
-        body = await service.content(
-            db,
-            brief_id,
-            variant,  # type: ignore[arg-type]  # a key of service.MEDIA, checked just above
-            secretariat=secretariat,
-        )
-        headers = {}
-        if variant in {"pdf", "zip"}:
-            headers["Content-Disposition"] = f'attachment; filename="brief-{brief_id}.{variant}"'
-        return Response(content=body, media_type=service.MEDIA[variant], headers=headers)
+        brief_id: FromPath[uuid.UUID],
+    ) -> Brief:
+        return await service.get(db, brief_id, secretariat=_secretariat(principal))
+
+    @get(
+        "/briefs/{brief_id:uuid}/brief.html",
+        operation_id="GetBriefHtml",
+        summary="The brief as one self-contained HTML page (a retracted brief: its notice)",
+        media_type="text/html",
+        responses=document("html", 401, 404, 409),
+    )
+    async def get_brief_html(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        brief_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _document(db, principal, brief_id, "html")
+
+    @get(
+        "/briefs/{brief_id:uuid}/brief.pdf",
+        operation_id="GetBriefPdf",
+        summary="The brief as a PDF",
+        media_type="application/pdf",
+        responses=document("pdf", 401, 404, 409, 410),
+    )
+    async def get_brief_pdf(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        brief_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _document(db, principal, brief_id, "pdf")
+
+    @get(
+        "/briefs/{brief_id:uuid}/data.json",
+        operation_id="GetBriefData",
+        summary="Every figure of the brief, its parameters, protection and audit, as JSON",
+        media_type="application/json",
+        responses=document("json", 401, 404, 409, 410),
+    )
+    async def get_brief_data(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        brief_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _document(db, principal, brief_id, "json")
+
+    @get(
+        "/briefs/{brief_id:uuid}/data.zip",
+        operation_id="GetBriefDataZip",
+        summary="The brief's tables as CSV and Parquet files in a zip",
+        media_type="application/zip",
+        responses=document("zip", 401, 404, 409, 410),
+    )
+    async def get_brief_zip(
+        self,
+        db: NamedDependency[AsyncConnection],
+        principal: NamedDependency[Principal | None],
+        brief_id: FromPath[uuid.UUID],
+    ) -> Response[bytes]:
+        return await _document(db, principal, brief_id, "zip")
 
     @patch(
         "/briefs/{brief_id:uuid}",
@@ -203,6 +267,18 @@ class BriefController(Controller):
         brief_id: FromPath[uuid.UUID],
     ) -> None:
         await service.remove(db, actor_for(principal), brief_id)
+
+
+async def _document(
+    db: AsyncConnection, principal: Principal | None, brief_id: uuid.UUID, variant: Variant
+) -> Response[bytes]:
+    body = await service.content(db, brief_id, variant, secretariat=_secretariat(principal))
+    headers = {}
+    if variant in {"pdf", "zip"}:
+        headers["Content-Disposition"] = (
+            f'attachment; filename="{service.FILES[variant].replace(".", f"-{brief_id}.")}"'
+        )
+    return Response(content=body, media_type=service.MEDIA[variant], headers=headers)
 
 
 async def _run_in_background(

@@ -19,7 +19,7 @@ from incidents.briefs import charts
 from incidents.briefs.markdown import blocks
 
 if TYPE_CHECKING:
-    from incidents.briefs.compute import BriefData
+    from incidents.briefs.schemas import BriefData
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _MISSING = "—"

@@ -136,6 +136,42 @@ class Retraction(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Why the brief is retracted: shown at the brief's address from now on."""
 
 
+Status = Literal["published", "below_k", "withheld"]
+"""How a count is shown: its protected figure, the band "fewer than k", or withheld by the
+audit."""
+
+
+class Figure(msgspec.Struct, kw_only=True):
+    value: int | None
+    status: Status
+
+
+class Protection(msgspec.Struct, kw_only=True):
+    method: str
+    k: int
+    noise: int
+    description: str
+
+
+class BriefData(msgspec.Struct, kw_only=True):
+    title: str
+    period: str
+    period_kind: Period
+    scope: dict[str, str]
+    provisional: bool
+    as_of: date
+    days_compared: int | None
+    """Provisional briefs: every period is compared on its first so many days."""
+    taxonomy_version: int
+    input_hash: str
+    protection: Protection
+    audit: AuditSummary
+    headline: dict[str, Any]
+    tables: dict[str, list[dict[str, Any]]]
+    labels: dict[str, dict[str, str]]
+    notes: list[str]
+
+
 class AuditSummary(msgspec.Struct, kw_only=True):
     """The brief's disclosure audit (see briefs/audit.py)."""
 

@@ -39,8 +39,10 @@ STALE_AFTER = timedelta(minutes=30)
 
 Variant = Literal["html", "pdf", "json", "zip"]
 VARIANTS: tuple[Variant, ...] = ("html", "pdf", "json", "zip")
+# Each document's address under its brief, and its media type.
+FILES = {"html": "brief.html", "pdf": "brief.pdf", "json": "data.json", "zip": "data.zip"}
 MEDIA = {
-    "html": "text/html; charset=utf-8",
+    "html": "text/html",
     "pdf": "application/pdf",
     "json": "application/json",
     "zip": "application/zip",
@@ -77,7 +79,7 @@ def _brief(row: Any, *, secretariat: bool) -> Brief:
     base = f"/api/v1/briefs/{row.id}"
     links = {"self": base}
     if row.status in WITH_DOCUMENTS:
-        links.update({variant: f"{base}.{variant}" for variant in MEDIA})
+        links.update({variant: f"{base}/{name}" for variant, name in FILES.items()})
     if row.superseded_by:
         links["superseded_by"] = f"/api/v1/briefs/{row.superseded_by}"
     return Brief(
@@ -164,11 +166,11 @@ def data_files(data: Any) -> tuple[bytes, bytes]:
 
 def _documents(row: Any, data_json: bytes) -> dict[str, bytes]:
     """HTML and PDF from the stored figures and the brief's editorial state."""
-    from incidents.briefs.compute import BriefData
     from incidents.briefs.render import Editorial, chart_set, html, pdf, view
+    from incidents.briefs.schemas import BriefData
 
     data = msgspec.json.decode(data_json, type=BriefData)
-    superseded = f"/api/v1/briefs/{row.superseded_by}.html" if row.superseded_by else None
+    superseded = f"/api/v1/briefs/{row.superseded_by}/brief.html" if row.superseded_by else None
     editorial = Editorial(
         status=row.status,
         executive_summary=row.executive_summary,
@@ -297,7 +299,7 @@ async def content(
     if row.status == "retracted" and variant != "html":
         raise Gone(
             f"The brief was retracted: {row.retraction_notice} "
-            f"(the notice stays at /api/v1/briefs/{brief_id}.html)"
+            f"(the notice stays at /api/v1/briefs/{brief_id}/brief.html)"
         )
     value = (
         await connection.execute(select(_COLUMN[variant]).where(briefs.c.id == brief_id))

@@ -12,7 +12,7 @@ from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
 from incidents.members.schemas import Principal
-from incidents.openapi import problems
+from incidents.openapi import download, problems
 from incidents.reports.filters import Filters, provide_filters
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends.periods import DIMENSIONS, Period, Window, align, parse_by, shift, window
@@ -102,7 +102,28 @@ async def _trend(
     return dimensions, span, source, table
 
 
-def _download(frame: Any, media: str, name: str) -> Response[bytes]:
+def _download(frame: Any, media: str, name: str, source: Source, by: list[str]) -> Response[bytes]:
+    """The cells as a file, each code with its label beside it."""
+    import polars as pl
+
+    labels = source.reference.labels
+    named = [
+        pl.col(dimension)
+        .replace_strict(labels[dimension], default=None)
+        .alias(f"{dimension}_label")
+        for dimension in by
+        if dimension in labels
+    ]
+    if named:
+        frame = frame.with_columns(named)
+        order = []
+        for column in frame.columns:
+            if column.endswith("_label"):
+                continue
+            order.append(column)
+            if f"{column}_label" in frame.columns:
+                order.append(f"{column}_label")
+        frame = frame.select(order)
     buffer = io.BytesIO()
     if media == CSV:
         frame.write_csv(buffer)
@@ -171,7 +192,7 @@ class TrendController(Controller):
         summary="The cells of GetTrends as CSV (a `suppressed` column marks the band)",
         dependencies=_DEPENDENCIES,
         media_type=CSV,
-        responses=problems(400, 401, 422),
+        responses=download("csv", what="cell"),
     )
     async def get_trends_csv(
         self,
@@ -184,8 +205,10 @@ class TrendController(Controller):
         start: From = None,
         end: To = None,
     ) -> Response[bytes]:
-        *_, table = await _trend(request, principal, taxonomy, filters, by, period, start, end)
-        return _download(table.cells, CSV, "trends.csv")
+        dimensions, _, source, table = await _trend(
+            request, principal, taxonomy, filters, by, period, start, end
+        )
+        return _download(table.cells, CSV, "trends.csv", source, dimensions)
 
     @get(
         "/trends.parquet",
@@ -193,7 +216,7 @@ class TrendController(Controller):
         summary="The cells of GetTrends as Parquet (a `suppressed` column marks the band)",
         dependencies=_DEPENDENCIES,
         media_type=PARQUET,
-        responses=problems(400, 401, 422),
+        responses=download("parquet", what="cell"),
     )
     async def get_trends_parquet(
         self,
@@ -206,5 +229,7 @@ class TrendController(Controller):
         start: From = None,
         end: To = None,
     ) -> Response[bytes]:
-        *_, table = await _trend(request, principal, taxonomy, filters, by, period, start, end)
-        return _download(table.cells, PARQUET, "trends.parquet")
+        dimensions, _, source, table = await _trend(
+            request, principal, taxonomy, filters, by, period, start, end
+        )
+        return _download(table.cells, PARQUET, "trends.parquet", source, dimensions)
