@@ -124,10 +124,10 @@ async def _briefs_stored(url: str) -> int:
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
-        (["--scope", "colour=red"], "error: --scope colour: Not a registry filter"),
+        (["--scope", "colour=red"], "error: --scope colour: 'colour' is not a scope a brief"),
         (["--scope", "region=Atlantis"], "'Atlantis' is not a UN M49 region"),
         (["--scope", "colour"], "error: --scope 'colour': use FILTER=VALUE"),
-        (["--period", "2026-Q9"], "error: --period '2026-Q9': use a quarter (2026-Q3)"),
+        (["--period", "2026-Q9"], "error: --period '2026-Q9': use a month (2026-07), a quarter"),
     ],
 )
 async def test_a_bad_brief_request_is_one_line_and_stores_nothing(

@@ -801,8 +801,8 @@ def brief(
         )
         check_period(request.period, request.provisional)
         filters = scope_filters(request.scope)
-    except msgspec.ValidationError as error:
-        fail(f"--period {period!r}: {str(error).split(' - at')[0]}")
+    except msgspec.ValidationError:
+        fail(f"--period {period!r}: use a month (2026-07), a quarter (2026-Q3) or a year (2026)")
     except ValidationFailed as error:
         fail(_problems(error))
     summary = summary_file.read_text(encoding="utf-8") if summary_file else None
@@ -867,6 +867,10 @@ def brief(
 
 
 def _problems(error: Any, prefix: str = "") -> str:
-    """A 422's field errors as one line for the terminal."""
-    found = [f"{prefix}{item.field}: {item.message}" for item in error.errors or []]
+    """A 422's field errors as one line for the terminal, named as the options are."""
+    found = []
+    for item in error.errors or []:
+        field = f"{prefix}{item.field}"
+        option = f"--scope {field.removeprefix('scope.')}" if field.startswith("scope.") else field
+        found.append(f"{option.replace('period', '--period')}: {item.message}")
     return "; ".join(found) or str(error.detail)
