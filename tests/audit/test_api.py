@@ -9,8 +9,8 @@ from click.testing import CliRunner
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.audit.verify import verify_all
 from incidents.cli import main
-from incidents.reports.integrity import verify_all
 from tests.factories import Members, report_payload
 from tests.test_app import assert_problem
 
@@ -80,8 +80,9 @@ async def test_a_revision_edited_in_the_database_is_detected(
     )
     result = await verify_all(connection)
     assert not result.ok
-    assert [problem.reason.split(":")[0] for problem in result.problems] == [
-        f"{report['ref']} revision 2"
+    assert [difference.reason for difference in result.differences] == [
+        f"{report['ref']}: revision 2's content differs from what event "
+        f"{result.differences[0].seq} recorded (edited in the database)"
     ]
 
 

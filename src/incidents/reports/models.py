@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
     func,
     text,
 )
@@ -208,6 +210,11 @@ report_revisions = Table(
     Column("actor_org_id", Uuid),
     Column("actor_key_id", Uuid),
     Column("actor_label", String(200), nullable=False),
+    # Replaced while the report was a draft: the submitter's working copy, never shown to others.
+    Column("draft_only", Boolean, nullable=False, server_default=false()),
+    # Written while the report was a draft: its audit event holds a hash salted with this, so
+    # that the log proves the content without letting its readers test guesses of it.
+    Column("salt", LargeBinary),
     PrimaryKeyConstraint("report_id", "revision"),
 )
 
