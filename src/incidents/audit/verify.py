@@ -683,7 +683,10 @@ class _Run:
         for row in rows:
             result.events_checked += 1
             reasons = event_problems(row)
-            if row.next_prev_hash is None or bytes(row.next_prev_hash) != bytes(row.hash):
+            if row.next_prev_hash is None:
+                if row.seq < result.head_seq:
+                    reasons.append(f"event {row.seq + 1} is missing: deleted from the log")
+            elif bytes(row.next_prev_hash) != bytes(row.hash):
                 reasons.append("the next event does not link to it")
             for reason in reasons:
                 result.problems.append(ChainProblem(seq=row.seq, reason=reason))

@@ -68,8 +68,11 @@ def without_draft_content(
     shown to anyone drop it, since older events hashed drafts unsalted.
     """
     kept = DRAFT_EVENT_KEYS | {"content_sha256"} if keep_digest else DRAFT_EVENT_KEYS
-    changed = sorted(
-        {*(before or {}), *(after or {})} - DRAFT_EVENT_KEYS - {"content_sha256", "title"}
+    # A correction's before/after hold what it changed; a creation's after holds the title.
+    changed = (
+        sorted({*before, *(after or {})} - DRAFT_EVENT_KEYS - {"content_sha256"})
+        if before is not None
+        else []
     )
     shown_before = None if before is None else {k: v for k, v in before.items() if k in kept}
     shown_after = None if after is None else {k: v for k, v in after.items() if k in kept}
