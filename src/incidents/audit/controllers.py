@@ -3,46 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.models import audit_events
-from incidents.audit.replay import CREATING_ACTIONS
+from incidents.audit import events
 from incidents.audit.verify import VerifyResult, verify_database
 from incidents.members.guards import require_secretariat
 from incidents.openapi import problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, PageSize
-from incidents.reports.integrity import without_draft_content
-
-
-class Event(msgspec.Struct, kw_only=True):
-    seq: int
-    id: uuid.UUID
-    occurred_at: datetime
-    actor: str
-    actor_organization_id: uuid.UUID | None
-    actor_key_id: uuid.UUID | None
-    action: str
-    entity_type: str
-    entity_id: str
-    before: Any
-    after: Any
-    hash: str
-    redacted: bool = False
-    """About a draft: says that it changed, not what it says (drafts are their submitter's)."""
-
-
-class EventPage(msgspec.Struct, kw_only=True):
-    items: list[Event]
-    next: str | None
 
 
 class AuditController(Controller):
@@ -70,22 +43,16 @@ class AuditController(Controller):
             ),
         ] = None,
         limit: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> EventPage:
-        table = audit_events
-        query = select(table, _STATUS_BEFORE).order_by(table.c.seq).limit(limit + 1)
-        for column, value in (
-            (table.c.entity_type, entity_type),
-            (table.c.entity_id, entity_id),
-            (table.c.action, action),
-            (table.c.actor_org_id, actor_organization),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if cursor is not None:
-            query = query.where(table.c.seq > int(cursor))
-        rows = (await db.execute(query)).all()
-        items = [_event(row) for row in rows[:limit]]
-        return EventPage(items=items, next=str(items[-1].seq) if len(rows) > limit else None)
+    ) -> events.EventPage:
+        return await events.list_events(
+            db,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action,
+            actor_organization=actor_organization,
+            cursor=cursor,
+            limit=limit,
+        )
 
     @get(
         "/verify",
@@ -120,51 +87,3 @@ class AuditController(Controller):
         return await verify_database(
             state.database, expected_head=expect_head, incremental=incremental
         )
-
-
-# The status a report had just before an event: what tells an event about a draft.
-_EARLIER = audit_events.alias("earlier")
-_STATUS_BEFORE = case(
-    (
-        audit_events.c.entity_type == "report",
-        select(_EARLIER.c.after["status"].astext)
-        .where(
-            _EARLIER.c.entity_type == audit_events.c.entity_type,
-            _EARLIER.c.entity_id == audit_events.c.entity_id,
-            _EARLIER.c.seq < audit_events.c.seq,
-            _EARLIER.c.after.has_key("status"),
-        )
-        .order_by(_EARLIER.c.seq.desc())
-        .limit(1)
-        .correlate(audit_events)
-        .scalar_subquery(),
-    ),
-).label("status_before")
-
-
-def _event(row: Any) -> Event:
-    before, after = row.before, row.after
-    about_draft = row.entity_type == "report" and (
-        (after or {}).get("status") == "draft"
-        if row.action in CREATING_ACTIONS
-        else row.status_before == "draft"
-    )
-    if about_draft:
-        # Only the secretariat reads the log, and it never submits a report: a draft's
-        # content stays with its submitter, who reads it through the report's revisions.
-        before, after = without_draft_content(before, after, keep_digest=False)
-    return Event(
-        seq=row.seq,
-        id=row.id,
-        occurred_at=row.occurred_at,
-        actor=row.actor_label,
-        actor_organization_id=row.actor_org_id,
-        actor_key_id=row.actor_key_id,
-        action=row.action,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        before=before,
-        after=after,
-        hash=bytes(row.hash).hex(),
-        redacted=about_draft,
-    )

@@ -1,60 +1,35 @@
 """`audit verify`: the hash chain, then every live table against the state the log implies.
 
-One REPEATABLE READ snapshot holds the log and the tables still while they are compared. The
-log is walked in keyset pages and the reports are streamed through a server-side cursor, each
-with its events and revisions, so memory stays bounded whatever the registry's size. A
-successful run is recorded as a checkpoint; an incremental run then re-checks only the rows
-written since that checkpoint's snapshot (found by their transaction ids), the events after
-it, and every deletion (found by anti-joins, which cost seconds at a million reports).
+One REPEATABLE READ snapshot holds the log and the tables still while they are compared: the
+log is walked in keyset pages, then each table is checked (audit/tables.py) against the log's
+replay (audit/replay.py), in bounded memory whatever the registry's size. A clean run is
+recorded as a checkpoint; an incremental run then re-checks only the rows written since that
+checkpoint's snapshot, the events after it, and every deletion.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 import msgspec
-from sqlalchemy import Select, Text, cast, func, insert, literal_column, or_, select, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_checkpoints, audit_events
-from incidents.audit.replay import (
-    CREATING_ACTIONS,
-    Difference,
-    ExpectedMember,
-    LiveRevision,
-    Merges,
-    RawEvent,
-    ReportCheck,
-    compare_member,
-    replay_members,
-    replay_report,
-)
-from incidents.audit.service import ChainProblem, event_problems, key_fingerprint
+from incidents.audit.replay import Difference, ReportCheck
+from incidents.audit.service import ChainProblem
 from incidents.audit.service import verify as verify_chain
+from incidents.audit.tables import Progress, TableCheck
 from incidents.db import Database
-from incidents.members.models import api_keys, organizations
-from incidents.reports.models import incidents, report_revisions, reports
-from incidents.taxonomy.models import taxonomy_versions
-from incidents.taxonomy.schemas import TaxonomyDocument
-from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
-from incidents.taxonomy.service import content_hash as taxonomy_hash
 
-Progress = Callable[[str, int, int], None]
-"""(phase, done, total): called as each phase advances."""
-MAX_DIFFERENCES = 1_000
-_BATCH = 1_000
 # An incremental run infers each row's full transaction id from its 32-bit xmin; that holds for
 # transactions less than 2^31 old, so a checkpoint further back than this is not used.
 _XID_HORIZON = 1_000_000_000
-_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class Checkpoint(msgspec.Struct, kw_only=True):
@@ -92,18 +67,6 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     run starts looking for changed rows."""
     checkpoint: int | None = None
     """The checkpoint recorded for this run (the CLI records one after every clean run)."""
-
-
-class _Found:
-    """Differences as they are found: the first MAX_DIFFERENCES kept, all counted."""
-
-    def __init__(self) -> None:
-        self.kept: list[Difference] = []
-        self.count = 0
-
-    def add(self, differences: list[Difference]) -> None:
-        self.count += len(differences)
-        self.kept.extend(differences[: MAX_DIFFERENCES - len(self.kept)])
 
 
 @contextlib.asynccontextmanager
@@ -190,7 +153,7 @@ async def verify_all(
     elif base is not None and xids.xmax - base.snapshot_xmin > _XID_HORIZON:
         notes.append(f"checkpoint {base.id} is too old to start from: verified everything")
         base = None
-    run = _Run(connection, progress, base, xids.xmax)
+    run = TableCheck(connection, progress, base, xids.xmax)
     chain = await verify_chain(
         connection,
         expected_head=expected_head,
@@ -221,20 +184,26 @@ async def verify_all(
         problems=chain.problems,
         snapshot_xmin=xids.xmin,
     )
-    registry = await run.taxonomy(result)
-    jurisdictions = await run.members(result)
+    registry = await run.taxonomy()
+    jurisdictions = await run.members()
     merges = await run.merges()
     check = ReportCheck(merges, lambda organization: jurisdictions.get(organization), registry)
-    await run.reports(result, check)
+    await run.reports(check)
     await run.missing_reports()
-    await run.incidents(result, merges)
+    await run.incidents(merges)
     if base is not None:
-        await run.rehash_older_events(result)
+        result.problems.extend(await run.rehash_older_events(result.head_seq))
         notes.append(
             f"incremental since checkpoint {base.id} (event {base.seq}): rows written since "
             "then, every event after it and every deletion were checked; older events were "
             "re-hashed only where a re-checked row reads them (a full run walks them all)"
         )
+    result.events_checked += run.checked["events"]
+    result.reports_checked = run.checked["reports"]
+    result.incidents_checked = run.checked["incidents"]
+    result.organizations_checked = run.checked["organizations"]
+    result.api_keys_checked = run.checked["api_keys"]
+    result.taxonomy_versions_checked = run.checked["taxonomy_versions"]
     result.revisions_checked = check.revisions_checked
     result.differences = run.found.kept
     result.differences_found = run.found.count
@@ -248,455 +217,6 @@ def _checkpoint(row: Any) -> Checkpoint:
     return Checkpoint(
         id=row.id, created_at=row.created_at, mode=row.mode, seq=row.seq, hash=bytes(row.hash).hex()
     )
-
-
-# What each phase reads: the reports columns compared with the replay.
-_REPORT_COLUMNS = [
-    column
-    for column in reports.columns
-    if column.name
-    not in {
-        "number",
-        "year",
-        "incident_id",
-        "created_at",
-        "updated_at",
-        "submitted_at",
-        "reviewed_at",
-        "search_vector",
-    }
-]
-_EVENTS_OF_REPORT = audit_events.alias("report_event")
-_REVISIONS_OF_REPORT = report_revisions.alias("report_revision")
-_event_decoder = msgspec.json.Decoder(list[RawEvent] | None)
-_revision_decoder = msgspec.json.Decoder(list[LiveRevision] | None)
-
-
-def _report_query() -> Select[Any]:
-    """Each report with its events and revisions, aggregated by PostgreSQL per row."""
-    event = _EVENTS_OF_REPORT.c
-    revision = _REVISIONS_OF_REPORT.c
-    events = (
-        select(
-            func.json_agg(
-                aggregate_order_by(
-                    func.json_build_array(event.seq, event.action, event.before, event.after),
-                    event.seq,
-                )
-            )
-        )
-        .where(event.entity_type == "report", event.entity_id == cast(reports.c.id, Text))
-        .scalar_subquery()
-    )
-    revisions = (
-        select(
-            func.json_agg(
-                aggregate_order_by(
-                    func.json_build_array(
-                        revision.revision,
-                        revision.sharing,
-                        revision.taxonomy_version,
-                        revision.draft_only,
-                        func.encode(revision.salt, "hex"),
-                        revision.content,
-                    ),
-                    revision.revision,
-                )
-            )
-        )
-        .where(revision.report_id == reports.c.id)
-        .scalar_subquery()
-    )
-    return select(
-        *_REPORT_COLUMNS,
-        incidents.c.ref.label("incident_ref"),
-        cast(events, Text).label("events"),
-        cast(revisions, Text).label("revisions"),
-    ).select_from(reports.outerjoin(incidents, incidents.c.id == reports.c.incident_id))
-
-
-def _sql(query: Select[Any]) -> str:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's own, untyped
-    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-_REPORTS_SQL = _sql(_report_query())
-_CHANGED_REPORTS_SQL = _sql(
-    _report_query().where(text("reports.id IN (SELECT id FROM verify_changed_reports)"))
-)
-
-
-async def _records(connection: AsyncConnection, query: str) -> AsyncIterator[list[Any]]:
-    """The rows of ``query`` through a server-side cursor, a batch at a time, the next batch
-    fetched while the caller checks this one: PostgreSQL builds rows on one core while Python
-    compares on the other, instead of the two taking turns."""
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    cursor = await driver.cursor(query)
-    batches: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=2)
-
-    async def fetch() -> None:
-        while True:
-            batch = await cursor.fetch(_BATCH)
-            await batches.put(batch)
-            if not batch:
-                return
-
-    fetching = asyncio.create_task(fetch())
-    try:
-        while batch := await batches.get():
-            yield batch
-        await fetching
-    finally:
-        if not fetching.done():
-            fetching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fetching
-
-
-def _newer(alias: str) -> str:
-    """SQL: the row was written by a transaction the checkpoint's snapshot could not see.
-
-    A row's xmin holds the low 32 bits of its transaction id; every row this snapshot sees was
-    written before ``:xmax``, so its full id is the one below ``:xmax`` with those low bits.
-    """
-    return (
-        f"(:xmax - ((:xmax - {alias}.xmin::text::bigint) % 4294967296 + 4294967296) "
-        f"% 4294967296) >= :since_xmin"
-    )
-
-
-_DROP_CHANGED_REPORTS = text("DROP TABLE IF EXISTS verify_changed_reports")
-_CHANGED_REPORTS = text(
-    f"""
-    CREATE TEMPORARY TABLE verify_changed_reports ON COMMIT DROP AS
-    SELECT CAST(e.entity_id AS uuid) AS id FROM audit_events e
-     WHERE e.seq > :since_seq AND e.entity_type = 'report' AND e.entity_id ~ '{_UUID}'
-    UNION SELECT r.id FROM reports r WHERE {_newer("r")}
-    UNION SELECT v.report_id FROM report_revisions v WHERE {_newer("v")}
-    UNION SELECT r.id FROM reports r JOIN incidents i ON i.id = r.incident_id
-     WHERE {_newer("i")}
-    UNION SELECT r.id FROM reports r
-      LEFT JOIN (SELECT report_id, count(*) AS rows, max(revision) AS last
-                   FROM report_revisions GROUP BY report_id) c ON c.report_id = r.id
-     WHERE c.rows IS DISTINCT FROM r.revision OR c.last IS DISTINCT FROM r.revision
-    """
-)
-
-
-class _Run:
-    """One verification's phases, sharing its connection, findings and progress."""
-
-    def __init__(
-        self, connection: AsyncConnection, progress: Progress | None, base: Any, xmax: int
-    ) -> None:
-        self.connection = connection
-        self.progress = progress
-        self.base = base
-        self.xmax = xmax
-        self.found = _Found()
-        self.not_checked: Counter[str] = Counter()
-
-    def step(self, phase: str) -> Callable[[int, int], None] | None:
-        progress = self.progress
-        if progress is None:
-            return None
-        return lambda done, total: progress(phase, done, total)
-
-    def log_problem(self, entity_type: str, entity: str, seq: int, reason: str) -> None:
-        self.found.add(
-            [
-                Difference(
-                    entity_type=entity_type,
-                    entity=entity,
-                    attribute="log",
-                    reason=f"event {seq}: {reason}",
-                    seq=seq,
-                )
-            ]
-        )
-
-    async def taxonomy(self, result: VerifyResult) -> TaxonomyRegistry:
-        """Every released version's document must hash to what its event recorded."""
-        events = await self.connection.execute(
-            select(audit_events.c.seq, audit_events.c.after)
-            .where(
-                audit_events.c.entity_type == "taxonomy_version",
-                audit_events.c.action == "taxonomy.version_loaded",
-            )
-            .order_by(audit_events.c.seq)
-        )
-        recorded = {
-            int(row.after["version"]): (row.seq, row.after["content_hash"]) for row in events
-        }
-        registry = TaxonomyRegistry()
-        rows = await self.connection.execute(select(taxonomy_versions))
-        for row in rows:
-            result.taxonomy_versions_checked += 1
-            name = f"taxonomy version {row.version}"
-            document = msgspec.convert(row.document, TaxonomyDocument, strict=False)
-            registry.versions[row.version] = Taxonomy(document)
-            seq, wanted = recorded.pop(row.version, (None, None))
-            if seq is None:
-                self._differ("taxonomy_version", name, "row", f"{name}: released by no audit event")
-                continue
-            if taxonomy_hash(document) != wanted or row.content_hash != wanted:
-                self._differ(
-                    "taxonomy_version",
-                    name,
-                    "document",
-                    f"{name}: its document does not hash to what event {seq} recorded "
-                    "(edited in the database)",
-                    seq,
-                )
-        for version, (seq, _) in sorted(recorded.items()):
-            name = f"taxonomy version {version}"
-            self._differ(
-                "taxonomy_version",
-                name,
-                "row",
-                f"{name}: released by event {seq} but missing from taxonomy_versions",
-                seq,
-            )
-        return registry
-
-    def _differ(
-        self, entity_type: str, entity: str, attribute: str, reason: str, seq: int | None = None
-    ) -> None:
-        self.found.add(
-            [
-                Difference(
-                    entity_type=entity_type,
-                    entity=entity,
-                    attribute=attribute,
-                    reason=reason,
-                    seq=seq,
-                )
-            ]
-        )
-
-    async def members(self, result: VerifyResult) -> dict[str, str | None]:
-        """Organizations and keys against their replay; organization id -> jurisdiction."""
-        event = audit_events.c
-        events = await self.connection.execute(
-            select(event.seq, event.entity_type, event.entity_id, event.action, event.after)
-            .where(event.entity_type.in_(("organization", "api_key")))
-            .order_by(event.seq)
-        )
-        expected, problems = replay_members(
-            (row.seq, row.entity_type, row.entity_id, row.action, row.after) for row in events
-        )
-        for seq, reason in problems:
-            self.log_problem("member", "member", seq, reason)
-        live: dict[str, dict[str, Any]] = {}
-        for row in (await self.connection.execute(select(organizations))).mappings():
-            result.organizations_checked += 1
-            live[str(row["id"])] = {
-                **row,
-                "entity_type": "organization",
-                "table": "organizations",
-                "shown_as": f"organization {row['name']} ({row['id']})",
-            }
-        for row in (await self.connection.execute(select(api_keys))).mappings():
-            result.api_keys_checked += 1
-            live[str(row["id"])] = {
-                **row,
-                "entity_type": "api_key",
-                "table": "api_keys",
-                "shown_as": f"key {row['prefix']}",
-                "key_hash_sha256": key_fingerprint(bytes(row["key_hash"])),
-            }
-        for entity_id in sorted(set(expected) | set(live)):
-            self.found.add(
-                compare_member(expected.get(entity_id), live.get(entity_id), self.not_checked)
-            )
-        return {
-            entity_id: _jurisdiction(member, live.get(entity_id))
-            for entity_id, member in expected.items()
-            if member.entity_type == "organization"
-        }
-
-    async def merges(self) -> Merges:
-        event = audit_events.c
-        merges = Merges()
-        rows = await self.connection.execute(
-            select(event.seq, event.before, event.after)
-            .where(event.entity_type == "incident", event.action == "incident.merged")
-            .order_by(event.seq)
-        )
-        for row in rows:
-            merges.add(row.seq, row.before["ref"], row.after["merged_into"])
-        return merges
-
-    async def reports(self, result: VerifyResult, check: ReportCheck) -> None:
-        """Every report (or every changed one) replayed from its events, against its rows."""
-        if self.base is not None:
-            await self.connection.execute(_DROP_CHANGED_REPORTS)
-            await self.connection.execute(
-                _CHANGED_REPORTS,
-                {
-                    "since_seq": self.base.seq,
-                    "since_xmin": self.base.snapshot_xmin,
-                    "xmax": self.xmax,
-                },
-            )
-            query, total_query = _CHANGED_REPORTS_SQL, "SELECT count(*) FROM verify_changed_reports"
-        else:
-            query, total_query = _REPORTS_SQL, "SELECT count(*) FROM reports"
-        total = int((await self.connection.execute(text(total_query))).scalar_one())
-        step = self.step("reports")
-        async for batch in _records(self.connection, query):
-            for row in batch:
-                events = _event_decoder.decode(row["events"]) if row["events"] else None
-                revisions = _revision_decoder.decode(row["revisions"]) if row["revisions"] else None
-                expected = replay_report(str(row["id"]), events or [])
-                self.found.add(check.compare(expected, row, revisions or []))
-            result.reports_checked += len(batch)
-            if step is not None:
-                step(result.reports_checked, total)
-
-    async def missing_reports(self) -> None:
-        """Reports the log created that are gone from the table; revisions without a report."""
-        creating = ", ".join(f"'{action}'" for action in CREATING_ACTIONS)
-        gone = await self.connection.execute(
-            text(
-                f"""
-                SELECT e.seq, e.entity_id, e.after ->> 'ref' AS ref FROM audit_events e
-                 WHERE e.entity_type = 'report' AND e.action IN ({creating})
-                   AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id::text = e.entity_id)
-                 ORDER BY e.seq
-                """
-            )
-        )
-        for row in gone:
-            name = row.ref or f"report {row.entity_id}"
-            self._differ(
-                "report",
-                name,
-                "row",
-                f"{name}: created by event {row.seq} but missing from the reports table",
-                row.seq,
-            )
-        orphans = await self.connection.execute(
-            text(
-                """
-                SELECT v.report_id, v.revision FROM report_revisions v
-                 WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = v.report_id)
-                 ORDER BY v.report_id, v.revision
-                """
-            )
-        )
-        for row in orphans:
-            name = f"report {row.report_id}"
-            self._differ(
-                "report",
-                name,
-                f"revision {row.revision}",
-                f"{name}: revision {row.revision} in report_revisions belongs to no report",
-            )
-
-    async def incidents(self, result: VerifyResult, merges: Merges) -> None:
-        """Every incident must be one the log opened; every merge as the log recorded it."""
-        result.incidents_checked = int(
-            (
-                await self.connection.execute(select(func.count()).select_from(incidents))
-            ).scalar_one()
-        )
-        naming = ", ".join(f"'{action}'" for action in (*CREATING_ACTIONS, "report.moved"))
-        unknown = await self.connection.execute(
-            text(
-                f"""
-                SELECT i.ref FROM incidents i
-                 WHERE NOT EXISTS (
-                    SELECT 1 FROM audit_events e
-                     WHERE e.entity_type = 'report' AND e.action IN ({naming})
-                       AND e.after ->> 'incident' = i.ref)
-                 ORDER BY i.ref
-                """
-            )
-        )
-        for row in unknown:
-            self._differ(
-                "incident",
-                row.ref,
-                "row",
-                f"{row.ref}: in the incidents table but opened by no audit event",
-            )
-        merged = {
-            row.ref: row.into
-            for row in await self.connection.execute(
-                text(
-                    "SELECT i.ref, s.ref AS into FROM incidents i "
-                    "LEFT JOIN incidents s ON s.id = i.merged_into "
-                    "WHERE i.merged_into IS NOT NULL OR i.ref = ANY(:merged)"
-                ),
-                {"merged": list(merges.into)},
-            )
-        }
-        for ref in sorted(set(merges.into) | set(merged)):
-            seq = merges.into[ref][0] if ref in merges.into else None
-            wanted = merges.follow(ref) if ref in merges.into else None
-            if ref not in merged:
-                self._differ(
-                    "incident",
-                    ref,
-                    "row",
-                    f"{ref}: merged by event {seq} but missing from the incidents table",
-                    seq,
-                )
-            elif merged[ref] != wanted:
-                table_says = f"merged into {merged[ref]}" if merged[ref] else "not merged"
-                log_says = f"merged into {wanted}" if wanted else "never merged"
-                self.found.add(
-                    [
-                        Difference(
-                            entity_type="incident",
-                            entity=ref,
-                            attribute="merged_into",
-                            reason=f"{ref}: {table_says} in the incidents table; the audit log "
-                            f"says {log_says}",
-                            expected=wanted,
-                            found=merged[ref],
-                            seq=seq,
-                        )
-                    ]
-                )
-
-    async def rehash_older_events(self, result: VerifyResult) -> None:
-        """An incremental run re-hashes the older events its re-checked rows were compared
-        with (and those of incidents, members and taxonomy): each must match its own hash and
-        the next event's link, so editing one would mean rewriting the chain up to its head."""
-        event = audit_events
-        following = audit_events.alias("next_event")
-        changed: Select[Any] = select(literal_column("id::text")).select_from(
-            text("verify_changed_reports")
-        )
-        rows = await self.connection.execute(
-            select(event, following.c.prev_hash.label("next_prev_hash"))
-            .outerjoin(following, following.c.seq == event.c.seq + 1)
-            .where(
-                event.c.seq <= self.base.seq,
-                or_(event.c.entity_type != "report", event.c.entity_id.in_(changed)),
-            )
-            .order_by(event.c.seq)
-        )
-        for row in rows:
-            result.events_checked += 1
-            reasons = event_problems(row)
-            if row.next_prev_hash is None:
-                if row.seq < result.head_seq:
-                    reasons.append(f"event {row.seq + 1} is missing: deleted from the log")
-            elif bytes(row.next_prev_hash) != bytes(row.hash):
-                reasons.append("the next event does not link to it")
-            for reason in reasons:
-                result.problems.append(ChainProblem(seq=row.seq, reason=reason))
-
-
-def _jurisdiction(member: ExpectedMember, live: dict[str, Any] | None) -> str | None:
-    if "jurisdiction" in member.values:
-        found: str | None = member.values["jurisdiction"]
-        return found
-    return live.get("jurisdiction") if live else None
 
 
 _NOT_CHECKED = {
