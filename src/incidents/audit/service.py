@@ -8,6 +8,8 @@ any edited, deleted or re-ordered row breaks the chain where it happened.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import uuid
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -258,24 +260,25 @@ class ChainResult(msgspec.Struct, kw_only=True):
 
 
 def event_problems(row: Any) -> list[str]:
-    """What is wrong with one sealed event on its own: its content or its link edited."""
+    """What is wrong with one sealed event (a row by column name) on its own: its content or
+    its link edited."""
     found = []
     recomputed = content_hash(
-        seq=row.seq,
-        event_id=row.id,
-        occurred_at=row.occurred_at,
-        actor_org_id=row.actor_org_id,
-        actor_key_id=row.actor_key_id,
-        actor_label=row.actor_label,
-        action=row.action,
-        entity_type=row.entity_type,
-        entity_id=row.entity_id,
-        before=row.before,
-        after=row.after,
+        seq=row["seq"],
+        event_id=row["id"],
+        occurred_at=row["occurred_at"],
+        actor_org_id=row["actor_org_id"],
+        actor_key_id=row["actor_key_id"],
+        actor_label=row["actor_label"],
+        action=row["action"],
+        entity_type=row["entity_type"],
+        entity_id=row["entity_id"],
+        before=row["before"],
+        after=row["after"],
     )
-    if recomputed != bytes(row.content_hash):
+    if recomputed != bytes(row["content_hash"]):
         found.append("content does not match its hash: the event was edited")
-    if chain_hash(bytes(row.prev_hash), bytes(row.content_hash)) != bytes(row.hash):
+    if chain_hash(bytes(row["prev_hash"]), bytes(row["content_hash"])) != bytes(row["hash"]):
         found.append("hash does not follow from prev_hash and content_hash")
     return found
 
@@ -312,19 +315,19 @@ async def verify(
     async for batch in _event_batches(connection, start_seq):
         for row in batch:
             checked += 1
-            if row.seq != expected_seq:
+            if row["seq"] != expected_seq:
                 missing = (
                     f"{expected_seq}"
-                    if row.seq == expected_seq + 1
-                    else (f"{expected_seq}-{row.seq - 1}")
+                    if row["seq"] == expected_seq + 1
+                    else (f"{expected_seq}-{row['seq'] - 1}")
                 )
                 problem(expected_seq, f"event(s) {missing} missing: deleted from the log")
-            if bytes(row.prev_hash) != previous:
-                problem(row.seq, "prev_hash does not match the hash of the event before it")
+            if bytes(row["prev_hash"]) != previous:
+                problem(row["seq"], "prev_hash does not match the hash of the event before it")
             for reason in event_problems(row):
-                problem(row.seq, reason)
-            previous = bytes(row.hash)
-            expected_seq = row.seq + 1
+                problem(row["seq"], reason)
+            previous = bytes(row["hash"])
+            expected_seq = row["seq"] + 1
             if not expected_found and previous.hex() == expected_head:
                 expected_found = True
         if progress is not None:
@@ -359,17 +362,36 @@ async def verify(
     )
 
 
-async def _event_batches(connection: AsyncConnection, after_seq: int) -> AsyncIterator[list[Any]]:
-    """Sealed events after ``after_seq`` in seq order, a keyset page at a time."""
-    last = after_seq
-    table = audit_events
-    while True:
-        batch = (
-            await connection.execute(
-                select(table).where(table.c.seq > last).order_by(table.c.seq).limit(_VERIFY_BATCH)
-            )
-        ).all()
-        if not batch:
-            return
-        yield list(batch)
-        last = batch[-1].seq
+_EVENTS_AFTER = "SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq"
+
+
+def _event_batches(connection: AsyncConnection, after_seq: int) -> AsyncIterator[list[Any]]:
+    """Sealed events after ``after_seq`` in seq order (pending ones are invisible or negative)."""
+    return stream_records(connection, _EVENTS_AFTER, after_seq, batch=_VERIFY_BATCH)
+
+
+async def stream_records(
+    connection: AsyncConnection, query: str, *args: Any, batch: int
+) -> AsyncIterator[list[Any]]:
+    """The rows of ``query`` (asyncpg records) through a server-side cursor in the connection's
+    transaction, a batch at a time, the next batch asked for before the caller checks this one:
+    PostgreSQL builds rows on one core while Python checks on the other, instead of taking
+    turns. Memory holds two batches whatever the size of the result."""
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    name = f"stream_{uuid.uuid4().hex}"
+    await driver.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {query}", *args)
+    fetch = f"FETCH {int(batch)} FROM {name}"
+    pending: asyncio.Task[list[Any]] | None = asyncio.create_task(driver.fetch(fetch))
+    try:
+        while pending is not None and (rows := await pending):
+            pending = asyncio.create_task(driver.fetch(fetch))
+            await asyncio.sleep(0)  # the next FETCH is sent before the caller gets this batch
+            yield rows
+        pending = None
+    finally:
+        if pending is not None and not pending.done():
+            # Left early: let the FETCH in flight finish; the cursor ends with the transaction.
+            with contextlib.suppress(Exception):
+                await pending
+    await driver.execute(f"CLOSE {name}")

@@ -8,10 +8,8 @@ run finds the rows written since its checkpoint by their transaction ids.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 
 import msgspec
@@ -33,7 +31,12 @@ from incidents.audit.replay import (
     replay_members,
     replay_report,
 )
-from incidents.audit.service import ChainProblem, event_problems, key_fingerprint
+from incidents.audit.service import (
+    ChainProblem,
+    event_problems,
+    key_fingerprint,
+    stream_records,
+)
 from incidents.members.models import api_keys, organizations
 from incidents.reports.models import incidents, report_revisions, reports
 from incidents.taxonomy.models import taxonomy_versions
@@ -130,38 +133,10 @@ def _sql(query: Select[Any]) -> str:
     return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
 
 
-_REPORTS_SQL = _sql(_report_query())
-_CHANGED_REPORTS_SQL = _sql(
+REPORTS_SQL = _sql(_report_query())
+_CHANGEDREPORTS_SQL = _sql(
     _report_query().where(text("reports.id IN (SELECT id FROM verify_changed_reports)"))
 )
-
-
-async def _records(connection: AsyncConnection, query: str) -> AsyncIterator[list[Any]]:
-    """The rows of ``query`` through a server-side cursor, a batch at a time, the next batch
-    fetched while the caller checks this one: PostgreSQL builds rows on one core while Python
-    compares on the other, instead of the two taking turns."""
-    raw = await connection.get_raw_connection()
-    driver: Any = raw.driver_connection
-    cursor = await driver.cursor(query)
-    batches: asyncio.Queue[list[Any]] = asyncio.Queue(maxsize=2)
-
-    async def fetch() -> None:
-        while True:
-            batch = await cursor.fetch(_BATCH)
-            await batches.put(batch)
-            if not batch:
-                return
-
-    fetching = asyncio.create_task(fetch())
-    try:
-        while batch := await batches.get():
-            yield batch
-        await fetching
-    finally:
-        if not fetching.done():
-            fetching.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await fetching
 
 
 def _newer(alias: str) -> str:
@@ -353,12 +328,12 @@ class TableCheck:
                     "xmax": self.xmax,
                 },
             )
-            query, total_query = _CHANGED_REPORTS_SQL, "SELECT count(*) FROM verify_changed_reports"
+            query, total_query = _CHANGEDREPORTS_SQL, "SELECT count(*) FROM verify_changed_reports"
         else:
-            query, total_query = _REPORTS_SQL, "SELECT count(*) FROM reports"
+            query, total_query = REPORTS_SQL, "SELECT count(*) FROM reports"
         total = int((await self.connection.execute(text(total_query))).scalar_one())
         step = self.step("reports")
-        async for batch in _records(self.connection, query):
+        async for batch in stream_records(self.connection, query, batch=_BATCH):
             for row in batch:
                 events = _event_decoder.decode(row["events"]) if row["events"] else None
                 revisions = _revision_decoder.decode(row["revisions"]) if row["revisions"] else None
@@ -496,7 +471,7 @@ class TableCheck:
         problems = []
         for row in rows:
             self.checked["events"] += 1
-            reasons = event_problems(row)
+            reasons = event_problems(row._mapping)
             if row.next_prev_hash is None:
                 if row.seq < head_seq:
                     reasons.append(f"event {row.seq + 1} is missing: deleted from the log")
