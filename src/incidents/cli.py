@@ -396,6 +396,8 @@ def audit_verify(expect_head: str | None, incremental: bool, no_checkpoint: bool
         )
     for line in result.not_checked:
         click.echo(f"not checked: {line}")
+    for line in result.notes:
+        click.echo(f"note: {line}")
     since = f" since checkpoint {result.since.id}" if result.since else ""
     counts = ", ".join(
         f"{getattr(result, f'{name}_checked'):,} {label}"

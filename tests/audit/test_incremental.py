@@ -55,9 +55,11 @@ async def test_incremental_runs_recheck_what_changed_and_find_every_edit_and_del
 ) -> None:
     async with _registry(committed_database_url, tmp_path) as (database, members, client):
         a, b, c, d = [await file_accepted(client, members) for _ in range(4)]
-        full = await verify_database(database, record_as="test")
+        # Asked for an incremental run before any checkpoint: everything is verified.
+        full = await verify_database(database, incremental=True, record_as="test")
         assert full.ok
         assert full.mode == "full"
+        assert full.notes == ["no checkpoint yet: verified everything"]
         assert full.checkpoint is not None
         assert full.reports_checked == 4
 

@@ -61,6 +61,8 @@ class VerifyResult(msgspec.Struct, kw_only=True):
     differences_found: int = 0
     not_checked: list[str] = []
     """What the replay could not check, and why."""
+    notes: list[str] = []
+    """How the run went about it (e.g. an incremental run asked for with no checkpoint yet)."""
     seconds: float = 0.0
     snapshot_xmin: int = 0
     """The oldest transaction the verified snapshot could not see: where the next incremental
@@ -191,12 +193,13 @@ async def verify_all(
     await run.reports(check)
     await run.missing_reports()
     await run.incidents(merges)
+    older: list[str] = []
     if base is not None:
         result.problems.extend(await run.rehash_older_events(result.head_seq))
-        notes.append(
-            f"incremental since checkpoint {base.id} (event {base.seq}): rows written since "
-            "then, every event after it and every deletion were checked; older events were "
-            "re-hashed only where a re-checked row reads them (a full run walks them all)"
+        older.append(
+            f"events up to {base.seq} (checkpoint {base.id}) other than the "
+            f"{run.checked['events']:,} that the re-checked rows are compared with: an edit "
+            "there that left every table as it was waits for the next full run"
         )
     result.events_checked += run.checked["events"]
     result.reports_checked = run.checked["reports"]
@@ -207,7 +210,8 @@ async def verify_all(
     result.revisions_checked = check.revisions_checked
     result.differences = run.found.kept
     result.differences_found = run.found.count
-    result.not_checked = [*_describe(check.not_checked + run.not_checked), *notes]
+    result.not_checked = [*_describe(check.not_checked + run.not_checked), *older]
+    result.notes = notes
     result.ok = not result.problems and not run.found.count
     result.seconds = round(time.monotonic() - started, 2)
     return result
