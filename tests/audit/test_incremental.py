@@ -10,16 +10,19 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from incidents.app import create_app
 from incidents.audit.verify import VerifyResult, verify_database
 from incidents.cli import main
 from incidents.config import Settings
 from incidents.db import Database, create_engine
+from incidents.migrate import downgrade, upgrade
 from tests.conftest import serve_in_process
-from tests.factories import Members, make_members
+from tests.factories import Members, make_members, report_payload
 from tests.reports.helpers import file_accepted
 
 
@@ -177,3 +180,67 @@ def test_the_command_shows_progress_records_checkpoints_and_names_differences(
         "'TLP:RED'"
     ) in found.stdout
     assert "incremental since checkpoint 1: " in found.stdout
+
+
+async def test_a_recorded_head_and_the_checkpoints_themselves_are_held_to(
+    committed_database_url: str, tmp_path: Path
+) -> None:
+    async with _registry(committed_database_url, tmp_path) as (database, members, client):
+        await file_accepted(client, members)
+        full = await verify_database(database, record_as="test")
+        await file_accepted(client, members)
+        # A head recorded before the checkpoint must still be in the chain it starts from.
+        kept = await verify_database(database, incremental=True, expected_head=full.head_hash)
+        assert kept.ok
+        assert kept.mode == "incremental"
+        rewritten = await verify_database(database, incremental=True, expected_head="ab" * 32)
+        assert [problem.reason for problem in rewritten.problems] == [
+            "the recorded head hash is not in the chain: history was rewritten or truncated"
+        ]
+        async with database.transaction() as connection:
+            for statement in (
+                "UPDATE audit_checkpoints SET snapshot_xmin = snapshot_xmin + 1000",
+                "DELETE FROM audit_checkpoints",
+            ):
+                savepoint = await connection.begin_nested()
+                with pytest.raises(DBAPIError, match="append-only"):
+                    await connection.execute(text(statement))
+                await savepoint.rollback()
+
+
+async def test_the_migration_marks_the_drafts_working_copies_already_written(
+    committed_database_url: str, tmp_path: Path
+) -> None:
+    async with _registry(committed_database_url, tmp_path) as (database, members, client):
+        created = await client.post(
+            "/api/v1/reports",
+            json=report_payload(status="draft"),
+            headers=members.regulator.headers,
+        )
+        report = created.json()["report"]
+        edited = await client.patch(
+            f"/api/v1/reports/{report['ref']}",
+            json={"deaths": 3},
+            headers={**members.regulator.headers, "If-Match": created.headers["etag"]},
+        )
+        assert edited.status_code == 200
+        submitted = await client.post(
+            f"/api/v1/reports/{report['ref']}/submit", headers=members.regulator.headers
+        )
+        corrected = await client.patch(
+            f"/api/v1/reports/{report['ref']}",
+            json={"deaths": 4},
+            headers={**members.regulator.headers, "If-Match": submitted.headers["etag"]},
+        )
+        assert corrected.status_code == 200
+        await downgrade(database.engine, "0007")
+        await upgrade(database.engine)
+        async with database.connect() as connection:
+            marked = await connection.execute(
+                text(
+                    "SELECT revision, draft_only FROM report_revisions WHERE report_id = :id "
+                    "ORDER BY revision"
+                ),
+                {"id": report["id"]},
+            )
+            assert [tuple(row) for row in marked] == [(1, True), (2, False), (3, False)]
