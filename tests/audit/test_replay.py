@@ -418,3 +418,18 @@ def test_the_replay_follows_a_report_through_its_events() -> None:
     assert skipped.problems == [
         (6, "records revision 2 -> 4, but the events before it leave the report at revision 1")
     ]
+
+
+async def test_differences_beyond_the_first_thousand_are_counted(
+    connection: AsyncConnection,
+) -> None:
+    await connection.execute(
+        text(
+            "INSERT INTO incidents (id, year) "
+            "SELECT gen_random_uuid(), 2026 FROM generate_series(1, 1005)"
+        )
+    )
+    result = await verify_all(connection)
+    assert result.differences_found == 1005
+    assert len(result.differences) == 1000
+    assert not result.ok

@@ -48,6 +48,8 @@ Progress = Callable[[str, int, int], None]
 """(phase, done, total): called as each phase advances."""
 MAX_DIFFERENCES = 1_000
 _BATCH = 1_000
+# Anti-joins fetch the first MAX_DIFFERENCES rows and count them all.
+_TOTAL = "count(*) OVER () AS found_total"
 _UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
@@ -343,20 +345,28 @@ class TableCheck:
             if step is not None:
                 step(self.checked["reports"], total)
 
+    def _counted(self, result: Any) -> list[Any]:
+        """The rows of an anti-join limited to MAX_DIFFERENCES, all of them counted."""
+        rows = result.all()
+        if rows:
+            self.found.count += rows[0].found_total - len(rows)
+        return list(rows)
+
     async def missing_reports(self) -> None:
         """Reports the log created that are gone from the table; revisions without a report."""
         creating = ", ".join(f"'{action}'" for action in CREATING_ACTIONS)
         gone = await self.connection.execute(
             text(
                 f"""
-                SELECT e.seq, e.entity_id, e.after ->> 'ref' AS ref FROM audit_events e
+                SELECT e.seq, e.entity_id, e.after ->> 'ref' AS ref, {_TOTAL}
+                  FROM audit_events e
                  WHERE e.entity_type = 'report' AND e.action IN ({creating})
                    AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id::text = e.entity_id)
-                 ORDER BY e.seq
+                 ORDER BY e.seq LIMIT {MAX_DIFFERENCES}
                 """
             )
         )
-        for row in gone:
+        for row in self._counted(gone):
             name = row.ref or f"report {row.entity_id}"
             self._differ(
                 "report",
@@ -367,14 +377,14 @@ class TableCheck:
             )
         orphans = await self.connection.execute(
             text(
-                """
-                SELECT v.report_id, v.revision FROM report_revisions v
+                f"""
+                SELECT v.report_id, v.revision, {_TOTAL} FROM report_revisions v
                  WHERE NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = v.report_id)
-                 ORDER BY v.report_id, v.revision
+                 ORDER BY v.report_id, v.revision LIMIT {MAX_DIFFERENCES}
                 """
             )
         )
-        for row in orphans:
+        for row in self._counted(orphans):
             name = f"report {row.report_id}"
             self._differ(
                 "report",
@@ -394,16 +404,16 @@ class TableCheck:
         unknown = await self.connection.execute(
             text(
                 f"""
-                SELECT i.ref FROM incidents i
+                SELECT i.ref, {_TOTAL} FROM incidents i
                  WHERE NOT EXISTS (
                     SELECT 1 FROM audit_events e
                      WHERE e.entity_type = 'report' AND e.action IN ({naming})
                        AND e.after ->> 'incident' = i.ref)
-                 ORDER BY i.ref
+                 ORDER BY i.ref LIMIT {MAX_DIFFERENCES}
                 """
             )
         )
-        for row in unknown:
+        for row in self._counted(unknown):
             self._differ(
                 "incident",
                 row.ref,
