@@ -422,12 +422,17 @@ def audit_verify(expect_head: str | None, incremental: bool, no_checkpoint: bool
 
 
 def _phase_progress() -> Callable[[str, int, int], None]:
+    """One progress bar per phase, each on its own line."""
     bars: dict[str, Callable[[int, int], None]] = {}
+    unfinished: list[str] = []
 
     def report(phase: str, done: int, total: int) -> None:
         if phase not in bars:
+            if unfinished:  # the last phase ended short of its total (rows missing)
+                click.echo("", err=True)
             bars[phase] = _progress(f"verifying {phase:<7}")
         bars[phase](done, total)
+        unfinished[:] = [phase] if done < total else []
 
     return report
 

@@ -60,6 +60,15 @@ async def test_events_are_listed_filtered_and_paged(
     verified = await client.get("/api/v1/audit/verify", headers=members.secretariat.headers)
     assert verified.json()["ok"] is True
     assert verified.json()["revisions_checked"] >= 1
+    assert verified.json()["reports_checked"] >= 1
+    # Checkpoints are recorded by the command; over HTTP an incremental run needs one first.
+    incremental = await client.get(
+        "/api/v1/audit/verify",
+        params={"incremental": "true"},
+        headers=members.secretariat.headers,
+    )
+    assert incremental.json()["mode"] == "full"
+    assert incremental.json()["notes"] == ["no checkpoint yet: verified everything"]
 
 
 async def test_a_revision_edited_in_the_database_is_detected(
