@@ -1,4 +1,5 @@
-"""Run the benchmarks: `uv run python -m bench.run [all|generate|writes|reads|analytics|scaling]`.
+"""Run the benchmarks: `uv run python -m bench.run [all|generate|writes|reads|analytics|integrity|
+scaling]`.
 
 Each prints a table: the figure, its target, the baseline measured in the same run, and the
 ratio; figures are also kept in bench/out/results.json. Benchmarks run on loopback against a
@@ -14,7 +15,7 @@ import time
 
 import psutil
 
-from bench import analytics, generation, reads, writes
+from bench import analytics, generation, integrity, reads, writes
 from bench.common import Result, ensure_registry, report
 
 SIZE = 1_000_000
@@ -51,7 +52,7 @@ def main() -> None:
         "which",
         nargs="?",
         default="all",
-        choices=["all", "generate", "writes", "reads", "analytics", "scaling"],
+        choices=["all", "generate", "writes", "reads", "analytics", "integrity", "scaling"],
     )
     parser.add_argument(
         "--reports", type=int, default=SIZE, help="registry size (default 1,000,000)"
@@ -65,9 +66,14 @@ def main() -> None:
     if arguments.which in {"all", "generate"}:
         results += generation.main(arguments.reports)
         report(results, "generation")
-    if arguments.which in {"all", "writes", "reads", "analytics"}:
+    if arguments.which in {"all", "writes", "reads", "analytics", "integrity"}:
         data_dir = ensure_registry(arguments.reports)
-        for name, module in (("writes", writes), ("reads", reads), ("analytics", analytics)):
+        for name, module in (
+            ("writes", writes),
+            ("reads", reads),
+            ("analytics", analytics),
+            ("integrity", integrity),
+        ):
             if arguments.which in {"all", name}:
                 found = module.main(data_dir)
                 report(found, f"{name} over {arguments.reports:,} reports")

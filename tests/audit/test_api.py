@@ -6,11 +6,15 @@ from __future__ import annotations
 import httpx
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.audit.models import audit_events
+from incidents.audit.service import Actor, EventDraft, append
+from incidents.audit.verify import verify_all
 from incidents.cli import main
-from incidents.reports.integrity import verify_all
+from incidents.reports.integrity import content_digest
+from incidents.reports.models import report_revisions
 from tests.factories import Members, report_payload
 from tests.test_app import assert_problem
 
@@ -56,6 +60,15 @@ async def test_events_are_listed_filtered_and_paged(
     verified = await client.get("/api/v1/audit/verify", headers=members.secretariat.headers)
     assert verified.json()["ok"] is True
     assert verified.json()["revisions_checked"] >= 1
+    assert verified.json()["reports_checked"] >= 1
+    # Checkpoints are recorded by the command; over HTTP an incremental run needs one first.
+    incremental = await client.get(
+        "/api/v1/audit/verify",
+        params={"incremental": "true"},
+        headers=members.secretariat.headers,
+    )
+    assert incremental.json()["mode"] == "full"
+    assert incremental.json()["notes"] == ["no checkpoint yet: verified everything"]
 
 
 async def test_a_revision_edited_in_the_database_is_detected(
@@ -80,15 +93,15 @@ async def test_a_revision_edited_in_the_database_is_detected(
     )
     result = await verify_all(connection)
     assert not result.ok
-    assert [problem.reason.split(":")[0] for problem in result.problems] == [
-        f"{report['ref']} revision 2"
+    assert [difference.reason for difference in result.differences] == [
+        f"{report['ref']}: revision 2's content differs from what event "
+        f"{result.differences[0].seq} recorded (edited in the database)"
     ]
 
 
 def test_cli_verify_names_the_tampered_event(committed_database_url: str) -> None:
     import asyncio
 
-    from incidents.audit.service import Actor, EventDraft, append
     from incidents.db import Database, create_engine
 
     async def tamper() -> int:
@@ -115,3 +128,110 @@ def test_cli_verify_names_the_tampered_event(committed_database_url: str) -> Non
     )
     assert result.exit_code == 1
     assert f"event {deleted}: event(s) {deleted} missing: deleted from the log" in result.output
+
+
+async def test_events_about_a_draft_say_that_it_changed_not_what_it_says(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    created = await client.post(
+        "/api/v1/reports",
+        json=report_payload(status="draft", title="Confidential working title"),
+        headers=members.regulator.headers,
+    )
+    report = created.json()["report"]
+    edited = await client.patch(
+        f"/api/v1/reports/{report['ref']}",
+        json={"deaths": 7, "summary": "Still being written."},
+        headers={**members.regulator.headers, "If-Match": created.headers["etag"]},
+    )
+    submitted = await client.post(
+        f"/api/v1/reports/{report['ref']}/submit", headers=members.regulator.headers
+    )
+    await client.patch(
+        f"/api/v1/reports/{report['ref']}",
+        json={"injuries": 2},
+        headers={**members.regulator.headers, "If-Match": submitted.headers["etag"]},
+    )
+    assert edited.status_code == 200
+
+    listed = await client.get(
+        "/api/v1/audit",
+        params={"entity_type": "report", "entity_id": report["id"]},
+        headers=members.secretariat.headers,
+    )
+    created_event, draft_edit, submit, correction = listed.json()["items"]
+
+    assert created_event["redacted"] is True
+    assert "title" not in created_event["after"]
+    assert "content_sha256" not in created_event["after"]
+    assert created_event["after"]["status"] == "draft"
+    assert draft_edit["redacted"] is True
+    assert draft_edit["before"] == {"revision": 1}
+    assert draft_edit["after"] == {"revision": 2, "fields": ["deaths", "summary"]}
+    assert "Confidential" not in listed.text
+    assert "Still being written" not in listed.text
+    assert submit["after"] == {"status": "submitted"}
+    # Once submitted, corrections are shared history: the secretariat reads what changed.
+    assert correction["redacted"] is False
+    assert (correction["before"]["injuries"], correction["after"]["injuries"]) == (0, 2)
+
+    # What is stored is what is hashed: no content, and a salted hash that binds the revision.
+    stored = (
+        (
+            await connection.execute(
+                select(audit_events.c.after)
+                .where(audit_events.c.entity_id == report["id"])
+                .order_by(audit_events.c.seq)
+            )
+        )
+        .scalars()
+        .all()
+    )
+    revision = (
+        await connection.execute(
+            select(report_revisions).where(
+                report_revisions.c.report_id == report["id"], report_revisions.c.revision == 2
+            )
+        )
+    ).one()
+    assert "title" not in stored[0]
+    assert "deaths" not in stored[1]
+    assert stored[1]["content_sha256"] == content_digest(revision.content, revision.salt)
+    assert stored[1]["content_sha256"] != content_digest(revision.content)
+    assert (await verify_all(connection)).ok
+
+
+async def test_older_events_about_drafts_are_redacted_when_read(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    draft = (
+        await client.post(
+            "/api/v1/reports",
+            json=report_payload(status="draft"),
+            headers=members.regulator.headers,
+        )
+    ).json()["report"]
+    # As the registry wrote a draft's correction before drafts were kept out of the log.
+    await append(
+        connection,
+        Actor(label="Kenya Data Commission (inc_legacy1)"),
+        [
+            EventDraft(
+                "report.updated",
+                "report",
+                draft["id"],
+                {"revision": 1, "title": "Old secret title"},
+                {"revision": 2, "title": "New secret title", "content_sha256": "ab" * 32},
+            )
+        ],
+    )
+    listed = await client.get(
+        "/api/v1/audit",
+        params={"entity_id": draft["id"], "action": "report.updated"},
+        headers=members.secretariat.headers,
+    )
+    [event] = listed.json()["items"]
+    assert event["redacted"] is True
+    assert event["before"] == {"revision": 1}
+    assert event["after"] == {"revision": 2, "fields": ["title"]}
+    assert "secret" not in listed.text

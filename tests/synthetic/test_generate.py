@@ -11,9 +11,9 @@ import msgspec
 import pytest
 from sqlalchemy import select, text
 
+from incidents.audit.verify import verify_all
 from incidents.db import Database, create_engine
 from incidents.reports.content import check, derive
-from incidents.reports.integrity import verify_all
 from incidents.reports.models import report_revisions, reports
 from incidents.reports.schemas import ReportContent
 from incidents.synthetic.generate import generate, sample

@@ -1,45 +1,21 @@
-"""The audit log over HTTP, for the secretariat: read events, verify the chain."""
+"""The audit log over HTTP, for the secretariat: read events, verify the log and the tables."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
-import msgspec
 from litestar import Controller, get
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.params import QueryParameter
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.models import audit_events
-from incidents.audit.service import VerifyResult
+from incidents.audit import events
+from incidents.audit.verify import VerifyResult, verify_database
 from incidents.members.guards import require_secretariat
 from incidents.openapi import problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, PageSize
-from incidents.reports.integrity import verify_all
-
-
-class Event(msgspec.Struct, kw_only=True):
-    seq: int
-    id: uuid.UUID
-    occurred_at: datetime
-    actor: str
-    actor_organization_id: uuid.UUID | None
-    actor_key_id: uuid.UUID | None
-    action: str
-    entity_type: str
-    entity_id: str
-    before: Any
-    after: Any
-    hash: str
-
-
-class EventPage(msgspec.Struct, kw_only=True):
-    items: list[Event]
-    next: str | None
 
 
 class AuditController(Controller):
@@ -67,43 +43,27 @@ class AuditController(Controller):
             ),
         ] = None,
         limit: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> EventPage:
-        table = audit_events
-        query = select(table).order_by(table.c.seq).limit(limit + 1)
-        for column, value in (
-            (table.c.entity_type, entity_type),
-            (table.c.entity_id, entity_id),
-            (table.c.action, action),
-            (table.c.actor_org_id, actor_organization),
-        ):
-            if value is not None:
-                query = query.where(column == value)
-        if cursor is not None:
-            query = query.where(table.c.seq > int(cursor))
-        rows = (await db.execute(query)).all()
-        items = [
-            Event(
-                seq=row.seq,
-                id=row.id,
-                occurred_at=row.occurred_at,
-                actor=row.actor_label,
-                actor_organization_id=row.actor_org_id,
-                actor_key_id=row.actor_key_id,
-                action=row.action,
-                entity_type=row.entity_type,
-                entity_id=row.entity_id,
-                before=row.before,
-                after=row.after,
-                hash=bytes(row.hash).hex(),
-            )
-            for row in rows[:limit]
-        ]
-        return EventPage(items=items, next=str(items[-1].seq) if len(rows) > limit else None)
+    ) -> events.EventPage:
+        return await events.list_events(
+            db,
+            entity_type=entity_type,
+            entity_id=entity_id,
+            action=action,
+            actor_organization=actor_organization,
+            cursor=cursor,
+            limit=limit,
+        )
 
     @get(
         "/verify",
         operation_id="VerifyAudit",
-        summary="Walk the hash chain; report any event edited, deleted or cut off",
+        summary="Walk the hash chain and compare every live table with the log's replay",
+        description=(
+            "Names every event edited, deleted or cut off, and every difference between the "
+            "live tables (reports, revisions, incidents, organizations, keys, taxonomy versions) "
+            "and the state the log implies. `incremental=true` checks only what changed since "
+            "the latest checkpoint (recorded by `incidents audit verify`), plus every deletion."
+        ),
         responses=problems(401, 403, 422),
     )
     async def verify_chain(
@@ -117,6 +77,13 @@ class AuditController(Controller):
                 description="A head hash recorded earlier",
             ),
         ] = None,
+        incremental: Annotated[
+            bool,
+            QueryParameter(
+                required=False, description="From the latest checkpoint instead of everything"
+            ),
+        ] = False,
     ) -> VerifyResult:
-        async with state.database.connect() as connection:
-            return await verify_all(connection, expected_head=expect_head)
+        return await verify_database(
+            state.database, expected_head=expect_head, incremental=incremental
+        )

@@ -7,6 +7,9 @@ from sqlalchemy import (
     CheckConstraint,
     Column,
     DateTime,
+    Float,
+    ForeignKey,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -60,4 +63,23 @@ audit_head = Table(
     Column("seq", BigInteger, nullable=False),
     Column("hash", LargeBinary(32), nullable=False),
     CheckConstraint("id = 1", name="single_row"),
+)
+
+# One row per successful `audit verify` (migration 0008): the head it reached, and the oldest
+# transaction its snapshot could not see, so the next run checks what was written after it.
+audit_checkpoints = Table(
+    "audit_checkpoints",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("mode", String(12), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", LargeBinary(32), nullable=False),
+    Column("snapshot_xmin", BigInteger, nullable=False),
+    Column("based_on", BigInteger, ForeignKey("audit_checkpoints.id")),
+    Column("events_checked", BigInteger, nullable=False),
+    Column("reports_checked", BigInteger, nullable=False),
+    Column("seconds", Float, nullable=False),
+    Column("actor_label", String(200), nullable=False),
+    CheckConstraint("mode IN ('full', 'incremental')", name="mode"),
 )

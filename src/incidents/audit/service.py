@@ -8,9 +8,11 @@ any edited, deleted or re-ordered row breaks the chain where it happened.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -99,6 +101,11 @@ def content_hash(**fields: Any) -> bytes:
 def pending_canonical(**fields: Any) -> bytes:
     """The canonical bytes after the seq: what the commit-time seal hashes behind `[<seq>,`."""
     return canonical(**{**fields, "seq": 0})[len(b"[0,") :]
+
+
+def key_fingerprint(key_hash: bytes) -> str:
+    """What a key's audit event records of it: a hash of the stored hash, never the key."""
+    return hashlib.sha256(key_hash).hexdigest()
 
 
 def chain_hash(prev_hash: bytes, own_content_hash: bytes) -> bytes:
@@ -244,99 +251,147 @@ class ChainProblem(msgspec.Struct):
     reason: str
 
 
-class VerifyResult(msgspec.Struct):
+class ChainResult(msgspec.Struct, kw_only=True):
     ok: bool
     events_checked: int
     head_seq: int
     head_hash: str
     problems: list[ChainProblem]
-    revisions_checked: int = 0
-    """Report revisions checked against the content hash their audit event recorded."""
 
 
-async def _events(connection: AsyncConnection) -> AsyncIterator[Any]:
-    last = 0
-    table = audit_events
-    while True:
-        batch = (
-            await connection.execute(
-                select(table).where(table.c.seq > last).order_by(table.c.seq).limit(_VERIFY_BATCH)
-            )
-        ).all()
-        if not batch:
-            return
-        for row in batch:
-            yield row
-        last = batch[-1].seq
+def event_problems(row: Any) -> list[str]:
+    """What is wrong with one sealed event (a row by column name) on its own: its content or
+    its link edited."""
+    found = []
+    recomputed = content_hash(
+        seq=row["seq"],
+        event_id=row["id"],
+        occurred_at=row["occurred_at"],
+        actor_org_id=row["actor_org_id"],
+        actor_key_id=row["actor_key_id"],
+        actor_label=row["actor_label"],
+        action=row["action"],
+        entity_type=row["entity_type"],
+        entity_id=row["entity_id"],
+        before=row["before"],
+        after=row["after"],
+    )
+    if recomputed != bytes(row["content_hash"]):
+        found.append("content does not match its hash: the event was edited")
+    if chain_hash(bytes(row["prev_hash"]), bytes(row["content_hash"])) != bytes(row["hash"]):
+        found.append("hash does not follow from prev_hash and content_hash")
+    return found
+
+
+ChainProgress = Callable[[int, int], None]
 
 
 async def verify(
-    connection: AsyncConnection, *, expected_head: str | None = None, max_problems: int = 100
-) -> VerifyResult:
-    """Walk the whole chain; report where it breaks (edited, deleted, re-ordered or truncated).
+    connection: AsyncConnection,
+    *,
+    expected_head: str | None = None,
+    after: tuple[int, bytes] | None = None,
+    max_problems: int = 100,
+    progress: ChainProgress | None = None,
+) -> ChainResult:
+    """Walk the chain (from genesis, or from a verified ``after`` = (seq, hash)); report where
+    it breaks (edited, deleted, re-ordered or truncated).
 
     A chain rewritten from some point on, with every later hash recomputed, is only caught
     against a head hash recorded earlier outside the database: pass it as ``expected_head``.
     """
     problems: list[ChainProblem] = []
-    expected_found = expected_head is None
-    expected_seq = 1
-    previous = GENESIS_HASH
+    start_seq, previous = after if after is not None else (0, GENESIS_HASH)
+    expected_found = expected_head is None or previous.hex() == expected_head
+    expected_seq = start_seq + 1
     checked = 0
+    head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
+    total = max(int(head.seq) - start_seq, 0)
 
     def problem(seq: int, reason: str) -> None:
         if len(problems) < max_problems:
             problems.append(ChainProblem(seq=seq, reason=reason))
 
-    async for row in _events(connection):
-        checked += 1
-        if row.seq != expected_seq:
-            missing = (
-                f"{expected_seq}"
-                if row.seq == expected_seq + 1
-                else (f"{expected_seq}-{row.seq - 1}")
-            )
-            problem(expected_seq, f"event(s) {missing} missing: deleted from the log")
-        if bytes(row.prev_hash) != previous:
-            problem(row.seq, "prev_hash does not match the hash of the event before it")
-        recomputed = content_hash(
-            seq=row.seq,
-            event_id=row.id,
-            occurred_at=row.occurred_at,
-            actor_org_id=row.actor_org_id,
-            actor_key_id=row.actor_key_id,
-            actor_label=row.actor_label,
-            action=row.action,
-            entity_type=row.entity_type,
-            entity_id=row.entity_id,
-            before=row.before,
-            after=row.after,
-        )
-        if recomputed != bytes(row.content_hash):
-            problem(row.seq, "content does not match its hash: the event was edited")
-        if chain_hash(bytes(row.prev_hash), bytes(row.content_hash)) != bytes(row.hash):
-            problem(row.seq, "hash does not follow from prev_hash and content_hash")
-        previous = bytes(row.hash)
-        expected_seq = row.seq + 1
-        if not expected_found and previous.hex() == expected_head:
-            expected_found = True
+    async for batch in _event_batches(connection, start_seq):
+        for row in batch:
+            checked += 1
+            if row["seq"] != expected_seq:
+                missing = (
+                    f"{expected_seq}"
+                    if row["seq"] == expected_seq + 1
+                    else (f"{expected_seq}-{row['seq'] - 1}")
+                )
+                problem(expected_seq, f"event(s) {missing} missing: deleted from the log")
+            if bytes(row["prev_hash"]) != previous:
+                problem(row["seq"], "prev_hash does not match the hash of the event before it")
+            for reason in event_problems(row):
+                problem(row["seq"], reason)
+            previous = bytes(row["hash"])
+            expected_seq = row["seq"] + 1
+            if not expected_found and previous.hex() == expected_head:
+                expected_found = True
+        if progress is not None:
+            progress(checked, total)
 
-    head = (await connection.execute(select(audit_head.c.seq, audit_head.c.hash))).one()
     if head.seq != expected_seq - 1 or bytes(head.hash) != previous:
         problem(
             int(head.seq),
             "the chain head does not match the newest event: events were removed from the end "
             "or the head was altered",
         )
+    if not expected_found and after is not None and expected_head is not None:
+        # Recorded before the verified starting point: it must still be there.
+        earlier = await connection.execute(
+            select(audit_events.c.seq).where(
+                audit_events.c.seq <= start_seq,
+                audit_events.c.hash == bytes.fromhex(expected_head),
+            )
+        )
+        expected_found = earlier.first() is not None
     if not expected_found:
         problem(
             int(head.seq),
             "the recorded head hash is not in the chain: history was rewritten or truncated",
         )
-    return VerifyResult(
+    return ChainResult(
         ok=not problems,
         events_checked=checked,
         head_seq=int(head.seq),
         head_hash=bytes(head.hash).hex(),
         problems=problems,
     )
+
+
+_EVENTS_AFTER = "SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq"
+
+
+def _event_batches(connection: AsyncConnection, after_seq: int) -> AsyncIterator[list[Any]]:
+    """Sealed events after ``after_seq`` in seq order (pending ones are invisible or negative)."""
+    return stream_records(connection, _EVENTS_AFTER, after_seq, batch=_VERIFY_BATCH)
+
+
+async def stream_records(
+    connection: AsyncConnection, query: str, *args: Any, batch: int
+) -> AsyncIterator[list[Any]]:
+    """The rows of ``query`` (asyncpg records) through a server-side cursor in the connection's
+    transaction, a batch at a time, the next batch asked for before the caller checks this one:
+    PostgreSQL builds rows on one core while Python checks on the other, instead of taking
+    turns. Memory holds two batches whatever the size of the result."""
+    raw = await connection.get_raw_connection()
+    driver: Any = raw.driver_connection
+    name = f"stream_{uuid.uuid4().hex}"
+    await driver.execute(f"DECLARE {name} NO SCROLL CURSOR FOR {query}", *args)
+    fetch = f"FETCH {int(batch)} FROM {name}"
+    pending: asyncio.Task[list[Any]] | None = asyncio.create_task(driver.fetch(fetch))
+    try:
+        while pending is not None and (rows := await pending):
+            pending = asyncio.create_task(driver.fetch(fetch))
+            await asyncio.sleep(0)  # the next FETCH is sent before the caller gets this batch
+            yield rows
+        pending = None
+    finally:
+        if pending is not None and not pending.done():
+            # Left early: let the FETCH in flight finish; the cursor ends with the transaction.
+            with contextlib.suppress(Exception):
+                await pending
+    await driver.execute(f"CLOSE {name}")

@@ -43,7 +43,7 @@ briefs = Table(
     Column("data_json", LargeBinary),
     Column("data_zip", LargeBinary),
     Column("published_at", DateTime(timezone=True)),
-    # Migration 0012: the editorial workflow.
+    # Migration 0011: the editorial workflow.
     Column("provisional", Boolean, nullable=False, server_default=false()),
     Column("audit", JSONB),
     Column("executive_summary", Text),

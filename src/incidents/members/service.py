@@ -16,7 +16,7 @@ from sqlalchemy import RowMapping, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.service import Actor, EventDraft, append
+from incidents.audit.service import Actor, EventDraft, append, key_fingerprint
 from incidents.db import Database, as_dict
 from incidents.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
 from incidents.members import schemas
@@ -201,7 +201,12 @@ async def issue_key(
                 "api_key",
                 str(issued.id),
                 None,
-                {"organization_id": str(organization_id), "prefix": prefix, "label": label},
+                {
+                    "organization_id": str(organization_id),
+                    "prefix": prefix,
+                    "label": label,
+                    "key_hash_sha256": key_fingerprint(hash_key(key)),
+                },
             )
         ],
     )

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from incidents.audit.service import Actor, EventDraft, append
 from incidents.db import copy_rows
 from incidents.ids import new_id, reference
-from incidents.reports.integrity import content_digest
+from incidents.reports.integrity import content_digest, report_event, salt_for
 from incidents.reports.models import report_revisions, reports
 from incidents.reports.schemas import ReportContent
 
@@ -78,6 +78,7 @@ REVISION_COLUMNS = [
     "actor_org_id",
     "actor_key_id",
     "actor_label",
+    "salt",
 ]
 REVIEWED = ("accepted", "rejected")
 
@@ -248,6 +249,7 @@ async def stream_reports(
                 **item.derived,
             }
             content = msgspec.to_builtins(item.content)
+            salt = salt_for(item.status)
             revision_rows.append(
                 (
                     report_id,
@@ -259,24 +261,28 @@ async def stream_reports(
                     actor.org_id,
                     actor.key_id,
                     actor.label,
+                    salt,
                 )
             )
             ref = reference("RPT", now.year, number)
             drafts.append(
-                EventDraft(
+                report_event(
                     action,
-                    "report",
-                    str(report_id),
+                    report_id,
                     None,
                     {
                         "ref": ref,
                         "incident": incident[1],
+                        "organization": str(filer.organization_id),
                         "status": item.status,
+                        "status_reason": None,
                         "sharing": item.sharing,
                         "taxonomy_version": item.version,
+                        "external_ref": item.external_ref,
                         "title": item.content.title,
-                        "content_sha256": content_digest(content),
+                        "content_sha256": content_digest(content, salt),
                     },
+                    draft=item.status == "draft",
                 )
             )
             written.append(Written(report_id, ref, incident[1]))
@@ -309,10 +315,12 @@ def _new_incidents(placements: Sequence[Placement], known: dict[str, Any]) -> in
 async def replace_content(
     connection: AsyncConnection, actor: Actor, report: Any, item: NewReport
 ) -> None:
-    """A re-import that changed: a new revision, the derived columns, and its audit event."""
+    """A re-import that changed: a new revision, the derived columns, and its audit event
+    (which records the status, sharing level and taxonomy version it leaves, changed or not)."""
     now = datetime.now(UTC)
     revision = report.revision + 1
     content = msgspec.to_builtins(item.content)
+    leaves_draft = report.status == "draft" and item.status != "draft"
     await connection.execute(
         update(reports)
         .where(reports.c.id == report.id)
@@ -322,9 +330,20 @@ async def replace_content(
             status=item.status,
             taxonomy_version=item.version,
             updated_at=now,
+            **({"submitted_at": now} if leaves_draft else {}),
             **item.derived,
         )
     )
+    if report.status == "draft":
+        await connection.execute(
+            update(report_revisions)
+            .where(
+                report_revisions.c.report_id == report.id,
+                report_revisions.c.revision == report.revision,
+            )
+            .values(draft_only=True)
+        )
+    salt = salt_for(item.status)
     await connection.execute(
         insert(report_revisions).values(
             report_id=report.id,
@@ -336,22 +355,26 @@ async def replace_content(
             actor_org_id=actor.org_id,
             actor_key_id=actor.key_id,
             actor_label=actor.label,
+            salt=salt,
         )
     )
     await append(
         connection,
         actor,
         [
-            EventDraft(
+            report_event(
                 "report.updated",
-                "report",
-                str(report.id),
+                report.id,
                 {"revision": report.revision},
                 {
                     "revision": revision,
                     "source": "re-import",
-                    "content_sha256": content_digest(content),
+                    "status": item.status,
+                    "sharing": item.sharing,
+                    "taxonomy_version": item.version,
+                    "content_sha256": content_digest(content, salt),
                 },
+                draft=report.status == "draft",
             )
         ],
     )

@@ -16,7 +16,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.config import Settings
 from incidents.edge import ACCEPTS_KEY
-from incidents.errors import NotFound
 from incidents.members.guards import require_member, require_secretariat
 from incidents.members.schemas import Principal
 from incidents.openapi import DOWNLOAD_MEDIA_TYPES, documented, download, problems
@@ -482,9 +481,8 @@ class IncidentController(Controller):
         principal: NamedDependency[Principal | None],
         reference: Reference,
     ) -> Response[Any]:
-        incident = await queries.resolve_incident(db, reference)
+        incident, survivor = await queries.seen_incident(db, principal, reference)
         if incident.merged_into is not None:
-            survivor = await queries.survivor_of(db, incident)
             return Redirect(
                 f"/api/v1/incidents/{survivor.ref}", status_code=HTTP_308_PERMANENT_REDIRECT
             )
@@ -503,9 +501,8 @@ class IncidentController(Controller):
         reference: Reference,
         limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
     ) -> Response[Any]:
-        incident = await queries.resolve_incident(db, reference)
+        incident, survivor = await queries.seen_incident(db, principal, reference)
         if incident.merged_into is not None:
-            survivor = await queries.survivor_of(db, incident)
             return Redirect(
                 f"/api/v1/incidents/{survivor.ref}/similar", status_code=HTTP_308_PERMANENT_REDIRECT
             )
@@ -550,10 +547,7 @@ class IncidentController(Controller):
     ) -> Response[bytes]:
         async def work() -> schemas.Incident:
             survivor = await service.merge_incidents(db, principal, reference, data.into)
-            try:
-                return await queries.get_incident(db, principal, survivor)
-            except NotFound:
-                raise NotFound(f"{survivor.ref} holds no report the secretariat can see") from None
+            return await queries.get_incident(db, principal, survivor)
 
         return await _once(request, db, principal, idempotency_key, work)
 

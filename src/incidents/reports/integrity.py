@@ -1,92 +1,100 @@
-"""Tamper evidence for report content: each revision must hash to what its audit event recorded.
+"""What binds a report revision to its audit event: a SHA-256 of its content, salted for drafts.
 
-The audit chain proves the log itself is intact; this check extends that proof to the stored
-revisions, so that content edited by hand in report_revisions is found and located too.
+`audit verify` (audit/verify.py) recomputes it from the stored revision and compares it with the
+hash the event recorded, so content edited by hand in report_revisions is found and located.
 """
 
 from __future__ import annotations
 
 import hashlib
+import secrets
+import uuid
 from typing import Any
 
 import msgspec
-from sqlalchemy import Integer, and_, cast, or_, select
-from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.models import audit_events
-from incidents.audit.service import ChainProblem, VerifyResult, verify
-from incidents.reports.models import report_revisions, reports
+from incidents.audit.service import EventDraft
 
-_BATCH = 5_000
-# The events that record a report's first revision: filed over the API, or imported/generated.
-CREATING_ACTIONS = ("report.created", "report.imported")
 _canonical = msgspec.json.Encoder(order="sorted")
+SALT_BYTES = 16
 
 
-def content_digest(content: Any) -> str:
-    """SHA-256 of a revision's content in canonical JSON (sorted keys)."""
-    return hashlib.sha256(_canonical.encode(content)).hexdigest()
+def content_digest(content: Any, salt: bytes | None = None) -> str:
+    """SHA-256 of a revision's content in canonical JSON (sorted keys), after its salt if any.
+
+    A draft's revision is salted: its event then proves the content without letting whoever
+    reads the log confirm a guess of it (say, the submitted version with one figure changed).
+    """
+    digest = hashlib.sha256(salt or b"")
+    digest.update(_canonical.encode(content))
+    return digest.hexdigest()
 
 
-async def verify_revisions(
-    connection: AsyncConnection, *, max_problems: int = 100
-) -> tuple[int, list[ChainProblem]]:
-    """(revisions checked, problems): each problem names the audit event that recorded the hash."""
-    recorded_revision = cast(audit_events.c.after["revision"].astext, Integer)
-    event = and_(
-        audit_events.c.entity_type == "report",
-        audit_events.c.entity_id
-        == cast(report_revisions.c.report_id, audit_events.c.entity_id.type),
-        or_(
-            and_(audit_events.c.action.in_(CREATING_ACTIONS), report_revisions.c.revision == 1),
-            and_(
-                audit_events.c.action == "report.updated",
-                recorded_revision == report_revisions.c.revision,
-            ),
-        ),
+def new_salt() -> bytes:
+    return secrets.token_bytes(SALT_BYTES)
+
+
+def salt_for(status: str) -> bytes | None:
+    """The salt a revision gets when its report will be in ``status`` after it is written."""
+    return new_salt() if status == "draft" else None
+
+
+# What an audit event about a draft may say: that it changed and where it stands, not what it
+# says. Everything else in a report event's before/after is the draft's content.
+DRAFT_EVENT_KEYS = frozenset(
+    {
+        "ref",
+        "incident",
+        "organization",
+        "status",
+        "status_reason",
+        "reason",
+        "sharing",
+        "taxonomy_version",
+        "external_ref",
+        "revision",
+        "source",
+        "fields",
+    }
+)
+
+
+def without_draft_content(
+    before: dict[str, Any] | None, after: dict[str, Any] | None, *, keep_digest: bool
+) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """A draft's event with its content left out; ``fields`` names what a correction changed.
+
+    Written events keep the (salted) content hash that binds the revision to the chain; events
+    shown to anyone drop it, since older events hashed drafts unsalted.
+    """
+    kept = DRAFT_EVENT_KEYS | {"content_sha256"} if keep_digest else DRAFT_EVENT_KEYS
+    # A correction's before/after hold what it changed; a creation's after holds the title.
+    changed = (
+        sorted({*before, *(after or {})} - DRAFT_EVENT_KEYS - {"content_sha256"})
+        if before is not None
+        else []
     )
-    query = (
-        select(
-            report_revisions.c.report_id,
-            report_revisions.c.revision,
-            report_revisions.c.content,
-            reports.c.ref,
-            audit_events.c.seq,
-            audit_events.c.after["content_sha256"].astext.label("recorded"),
+    shown_before = None if before is None else {k: v for k, v in before.items() if k in kept}
+    shown_after = None if after is None else {k: v for k, v in after.items() if k in kept}
+    if changed and shown_after is not None and "fields" not in shown_after:
+        shown_after["fields"] = changed
+    return shown_before, shown_after
+
+
+def report_event(
+    action: str,
+    report_id: uuid.UUID,
+    before: dict[str, Any] | None,
+    after: dict[str, Any],
+    *,
+    draft: bool,
+) -> EventDraft:
+    """A report's audit event; about a draft, it records that it changed, not what it says."""
+    if draft:
+        return EventDraft(
+            action,
+            "report",
+            str(report_id),
+            *without_draft_content(before, after, keep_digest=True),
         )
-        .join(reports, reports.c.id == report_revisions.c.report_id)
-        .outerjoin(audit_events, event)
-        .order_by(report_revisions.c.report_id, report_revisions.c.revision)
-    )
-    checked = 0
-    problems: list[ChainProblem] = []
-    result = await connection.stream(query.execution_options(yield_per=_BATCH))
-    async for row in result:
-        checked += 1
-        if len(problems) >= max_problems:
-            continue
-        if row.seq is None:
-            problems.append(
-                ChainProblem(seq=0, reason=f"{row.ref} revision {row.revision} has no audit event")
-            )
-        elif row.recorded != content_digest(row.content):
-            problems.append(
-                ChainProblem(
-                    seq=row.seq,
-                    reason=f"{row.ref} revision {row.revision}: stored content differs from what "
-                    "the audit log recorded (edited in the database)",
-                )
-            )
-    return checked, problems
-
-
-async def verify_all(
-    connection: AsyncConnection, *, expected_head: str | None = None
-) -> VerifyResult:
-    """The audit chain, then every report revision against the hash its event recorded."""
-    result = await verify(connection, expected_head=expected_head)
-    checked, problems = await verify_revisions(connection)
-    result.revisions_checked = checked
-    result.problems.extend(problems)
-    result.ok = not result.problems
-    return result
+    return EventDraft(action, "report", str(report_id), before, after)

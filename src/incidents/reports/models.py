@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Computed,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     Table,
     Text,
     Uuid,
+    false,
     func,
     text,
 )
@@ -68,7 +70,7 @@ incidents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("merged_into", Uuid, ForeignKey("incidents.id")),
     Column("merged_at", DateTime(timezone=True)),
-    # Secret random key for cell-key perturbation of published counts (migration 0011).
+    # Secret random key for cell-key perturbation of published counts (migration 0010).
     Column("disclosure_key", BigInteger, nullable=False, server_default=text(DISCLOSURE_KEY)),
     CheckConstraint("merged_into IS NULL OR merged_into <> id", name="not_merged_into_itself"),
 )
@@ -238,6 +240,11 @@ report_revisions = Table(
     Column("actor_org_id", Uuid),
     Column("actor_key_id", Uuid),
     Column("actor_label", String(200), nullable=False),
+    # Replaced while the report was a draft: the submitter's working copy, never shown to others.
+    Column("draft_only", Boolean, nullable=False, server_default=false()),
+    # Written while the report was a draft: its audit event holds a hash salted with this, so
+    # that the log proves the content without letting its readers test guesses of it.
+    Column("salt", LargeBinary),
     PrimaryKeyConstraint("report_id", "revision"),
 )
 

@@ -322,11 +322,12 @@ async def list_revisions(
 ) -> list[schemas.Revision]:
     report = await get_report(connection, principal, reference)
     own = principal is not None and principal.organization_id == report.organization.id
-    rows = await connection.execute(
-        select(report_revisions)
-        .where(report_revisions.c.report_id == report.id)
-        .order_by(report_revisions.c.revision)
-    )
+    query = select(report_revisions).where(report_revisions.c.report_id == report.id)
+    if not own:
+        # Only the submitted history is shared: working copies replaced while the report was
+        # a draft stay with the submitter, the secretariat included.
+        query = query.where(report_revisions.c.draft_only.is_(False))
+    rows = await connection.execute(query.order_by(report_revisions.c.revision))
     revisions = []
     for row in rows:
         readable = sharing_visible(principal, row.sharing, own)
@@ -451,14 +452,34 @@ class IncidentsPage(msgspec.Struct):
     next: str | None
 
 
+def incident_not_found(reference: str) -> NotFound:
+    """The one answer for an incident that does not exist and for one the caller may not see."""
+    return NotFound(f"No incident {reference} that you can see")
+
+
 async def resolve_incident(connection: AsyncConnection, reference: str) -> Any:
-    """The incident row for a reference or id (merged or not); 404 if there is none."""
+    """The incident row for a reference or id (merged or not), whoever may see it; 404 if there
+    is none. Callers answering someone use `seen_incident`."""
     row = (
         await connection.execute(select(incidents).where(by_id_or_ref(incidents, reference)))
     ).first()
     if row is None:
-        raise NotFound(f"No incident {reference}")
+        raise incident_not_found(reference)
     return row
+
+
+async def seen_incident(
+    connection: AsyncConnection, principal: Principal | None, reference: str
+) -> tuple[Any, Any]:
+    """(the incident ``reference`` names, the one now holding its reports: itself unless it
+    was merged), provided the caller may see the latter. Otherwise the same 404 as for a
+    reference that names nothing: a merged reference must not lead anyone to a survivor they
+    may not see, nor tell a hidden incident from a missing one."""
+    named = await resolve_incident(connection, reference)
+    survivor = await survivor_of(connection, named)
+    if not (await connection.execute(select(incident_visible(principal, survivor.id)))).scalar():
+        raise incident_not_found(reference)
+    return named, survivor
 
 
 async def survivor_of(connection: AsyncConnection, incident: Any) -> Any:
@@ -571,7 +592,7 @@ async def get_incident(
     found = await summaries(connection, principal, [incident.id])
     summary = found.get(incident.id)
     if summary is None:
-        raise NotFound(f"No incident {incident.ref} that you can see")
+        raise incident_not_found(incident.ref)
     rows = await connection.execute(
         select(
             reports.c.id,

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import TextClause, insert, select, text, update
+from sqlalchemy import TextClause, insert, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append
@@ -28,13 +28,13 @@ from incidents.reports import schemas
 from incidents.reports.access import FILERS
 from incidents.reports.content import check, derive
 from incidents.reports.duplicates import find_similar
-from incidents.reports.integrity import content_digest
+from incidents.reports.integrity import content_digest, report_event, salt_for
 from incidents.reports.models import incidents, report_revisions, reports
 from incidents.reports.queries import (
     etag,
     get_report,
-    incident_visible,
     resolve_incident,
+    seen_incident,
     survivor_of,
 )
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
@@ -88,6 +88,7 @@ def _revision_row(
     version: int,
     actor: Actor,
     at: datetime,
+    salt: bytes | None,
 ) -> dict[str, Any]:
     return {
         "report_id": report_id,
@@ -99,6 +100,8 @@ def _revision_row(
         "actor_org_id": actor.org_id,
         "actor_key_id": actor.key_id,
         "actor_label": actor.label,
+        "draft_only": False,
+        "salt": salt,
     }
 
 
@@ -107,18 +110,12 @@ async def linked_incident(
 ) -> Any:
     """The incident a filer names, after merges; it must hold a report the filer can see."""
     try:
-        incident = await survivor_of(connection, await resolve_incident(connection, reference))
+        return (await seen_incident(connection, principal, reference))[1]
     except NotFound:
-        incident = None
-    if (
-        incident is None
-        or not (await connection.execute(select(incident_visible(principal, incident.id)))).scalar()
-    ):
         raise ValidationFailed(
             "Unknown incident",
             errors=[FieldError(field, f"No incident {reference} that you can see")],
-        )
-    return incident
+        ) from None
 
 
 async def _new_incident(connection: AsyncConnection, at: datetime) -> tuple[uuid.UUID, str]:
@@ -228,6 +225,7 @@ async def create_report(
     }
     derived = derive(content, version, principal.jurisdiction)
     stored = msgspec.to_builtins(content)
+    salt = salt_for(data.status)
     filed = (
         await connection.execute(
             _FILE,
@@ -245,6 +243,8 @@ async def create_report(
                 "actor_org_id": actor.org_id,
                 "actor_key_id": actor.key_id,
                 "actor_label": actor.label,
+                "draft_only": False,
+                "salt": salt,
             },
         )
     ).one()
@@ -269,20 +269,23 @@ async def create_report(
         connection,
         actor,
         [
-            EventDraft(
+            report_event(
                 "report.created",
-                "report",
-                str(report_id),
+                report_id,
                 None,
                 {
                     "ref": ref,
                     "incident": incident[1],
+                    "organization": str(principal.organization_id),
                     "status": data.status,
+                    "status_reason": None,
                     "sharing": data.sharing,
                     "taxonomy_version": version.version,
+                    "external_ref": data.external_ref,
                     "title": content.title,
-                    "content_sha256": content_digest(stored),
+                    "content_sha256": content_digest(stored, salt),
                 },
+                draft=data.status == "draft",
             )
         ],
     )
@@ -365,10 +368,22 @@ async def update_report(
         raise PreconditionFailed(
             "The report changed while you were correcting it; fetch it and retry"
         )
+    draft = current.status == "draft"
+    if draft:
+        # Replaced before the report was ever submitted: the submitter's working copy.
+        await connection.execute(
+            update(report_revisions)
+            .where(
+                report_revisions.c.report_id == current.id,
+                report_revisions.c.revision == current.revision,
+            )
+            .values(draft_only=True)
+        )
+    salt = salt_for(status)
     await connection.execute(
         insert(report_revisions).values(
             _revision_row(
-                current.id, current.revision + 1, merged, sharing, version.version, actor, now
+                current.id, current.revision + 1, merged, sharing, version.version, actor, now, salt
             )
         )
     )
@@ -388,16 +403,16 @@ async def update_report(
         connection,
         actor,
         [
-            EventDraft(
+            report_event(
                 "report.updated",
-                "report",
-                str(current.id),
+                current.id,
                 {"revision": current.revision, **old},
                 {
                     "revision": current.revision + 1,
                     **new,
-                    "content_sha256": content_digest(msgspec.to_builtins(merged)),
+                    "content_sha256": content_digest(msgspec.to_builtins(merged), salt),
                 },
+                draft=draft,
             )
         ],
     )
@@ -506,7 +521,7 @@ async def move_report(
     if target is None:
         destination = await _new_incident(connection, now)
     else:
-        found = await survivor_of(connection, await resolve_incident(connection, target))
+        found = (await seen_incident(connection, principal, target))[1]
         destination = (found.id, found.ref)
     if destination[0] == report.incident.id:
         return report
@@ -535,10 +550,10 @@ async def merge_incidents(
     connection: AsyncConnection, principal: Principal, source_reference: str, into_reference: str
 ) -> Any:
     """Move every report of one incident into another; the merged one redirects there forever."""
-    source = await resolve_incident(connection, source_reference)
+    source = (await seen_incident(connection, principal, source_reference))[0]
     if source.merged_into is not None:
         raise Conflict(f"{source.ref} was already merged")
-    survivor = await survivor_of(connection, await resolve_incident(connection, into_reference))
+    survivor = (await seen_incident(connection, principal, into_reference))[1]
     if survivor.id == source.id:
         raise ValidationFailed(
             "An incident cannot be merged into itself",

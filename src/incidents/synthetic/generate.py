@@ -44,6 +44,7 @@ from incidents.ids import reference
 from incidents.members import schemas as member_schemas
 from incidents.members import service as members
 from incidents.reports.bulk import REPORT_COLUMNS, REVISION_COLUMNS
+from incidents.reports.integrity import report_event, salt_for
 from incidents.reports.models import reports
 from incidents.synthetic.world import (
     Member,
@@ -339,6 +340,7 @@ class Generator:
                 "actions_taken": None,
             }
             canonical = _canonical.encode(content)
+            salt = salt_for(status)
             report_id = seeded_uuid(rng, submitted)
             number = next(self.report_numbers)
             jurisdictions = (
@@ -392,9 +394,7 @@ class Generator:
                     report_deaths,
                     report_injuries,
                     reviewed,
-                    "Insufficient evidence that an AI system was involved"
-                    if status == "rejected"
-                    else None,
+                    REJECTION if status == "rejected" else None,
                 )
             )
             rows.revisions.append(
@@ -408,23 +408,27 @@ class Generator:
                     filer.id,
                     None,
                     f"{filer.name} ({self.actor_label})",
+                    salt,
                 )
             )
             rows.events.append(
-                EventDraft(
+                report_event(
                     "report.imported",
-                    "report",
-                    str(report_id),
+                    report_id,
                     None,
                     {
                         "ref": reference("RPT", submitted.year, number),
                         "incident": incident_ref,
+                        "organization": str(filer.id),
                         "status": status,
+                        "status_reason": REJECTION if status == "rejected" else None,
                         "sharing": sharing,
                         "taxonomy_version": world.taxonomy.version,
+                        "external_ref": None,
                         "title": title,
-                        "content_sha256": hashlib.sha256(canonical).hexdigest(),
+                        "content_sha256": hashlib.sha256((salt or b"") + canonical).hexdigest(),
                     },
+                    draft=status == "draft",
                 )
             )
             created = submitted if created is None or submitted < created else created
@@ -461,6 +465,7 @@ class Generator:
 
 
 _canonical = msgspec.json.Encoder(order="sorted")
+REJECTION = "Insufficient evidence that an AI system was involved"
 
 
 def _one(rng: random.Random, items: Sequence[Any]) -> Any:

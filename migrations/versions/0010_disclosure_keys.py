@@ -6,7 +6,7 @@ same cell always gets the same noise however it is asked for (differencing two a
 noise, not a record). The keys are drawn by PostgreSQL's strong random source
 (gen_random_uuid) and never leave the server except into the trend computations.
 
-Revision ID: 0011
+Revision ID: 0010
 Revises: 0009
 Create Date: 2026-11-28
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0011"
+revision = "0010"
 down_revision: str | None = "0009"
 branch_labels = None
 depends_on = None

@@ -4,8 +4,8 @@ version, provisional briefs, and the disclosure audit's result.
 
 Finished briefs of the earlier schema become drafts, or published briefs when they were.
 
-Revision ID: 0012
-Revises: 0011
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-28
 """
 
@@ -15,8 +15,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0012"
-down_revision: str | None = "0011"
+revision = "0011"
+down_revision: str | None = "0010"
 branch_labels = None
 depends_on = None
 
