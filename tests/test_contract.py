@@ -238,6 +238,8 @@ async def test_a_submitter_proposes_the_incident_a_rejection_names_and_acceptanc
     (event,) = events.json()["items"]
     assert event["after"]["incident"] == incident
     assert event["before"]["incident"] == report["incident"]["ref"]
+    verified = await client.get("/api/v1/audit/verify", headers=members.secretariat.headers)
+    assert verified.json()["ok"] is True, "the replay follows the link acceptance made"
 
 
 async def test_a_proposed_incident_must_be_one_the_submitter_can_see(

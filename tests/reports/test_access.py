@@ -278,3 +278,30 @@ async def test_a_researcher_cannot_file_and_the_public_cannot_write(
             f"/api/v1/reports/{ref}/{path}", json={"reason": "x"}, headers=members.regulator.headers
         )
         assert response.status_code == 403, path
+
+
+async def test_a_draft_withdrawn_before_it_was_filed_stays_its_submitters(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    from tests.factories import report_payload
+
+    filed = await client.post(
+        "/api/v1/reports",
+        json=report_payload(title="Working notes never filed", status="draft"),
+        headers=members.regulator.headers,
+    )
+    ref = filed.json()["report"]["ref"]
+    withdrawn = await client.post(
+        f"/api/v1/reports/{ref}/withdraw", headers=members.regulator.headers
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "withdrawn"
+    own = await client.get(f"/api/v1/reports/{ref}", headers=members.regulator.headers)
+    assert own.status_code == 200
+    for member in (members.secretariat, members.same_jurisdiction, members.researcher):
+        response = await client.get(f"/api/v1/reports/{ref}", headers=member.headers)
+        assert response.status_code == 404, member.organization.name
+    listed = await client.get(
+        "/api/v1/reports", params={"status": "withdrawn"}, headers=members.secretariat.headers
+    )
+    assert ref not in {item["ref"] for item in listed.json()["items"]}

@@ -108,6 +108,9 @@ def replay_report(entity_id: str, events: Iterable[RawEvent]) -> ExpectedReport:
             if effect is not None:
                 report.status_reason = after.get("reason") if effect == "reason" else None
                 report.unknown.discard("status_reason")
+            if "incident" in after:
+                # An accepted proposal links the report to the incident its submitter named.
+                report.incident, report.incident_seq = after["incident"], seq
         elif action == "report.moved":
             report.incident, report.incident_seq = after.get("incident"), seq
         else:

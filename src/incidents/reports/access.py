@@ -47,7 +47,9 @@ def visible_to(
         return and_(columns.status == "accepted", columns.sharing == "TLP:CLEAR")
     own = columns.organization_id == organization
     if kind == "secretariat":
-        return or_(own, columns.status != "draft")
+        # A draft withdrawn before it was ever submitted stays its submitter's working copy.
+        never_filed = and_(columns.status == "withdrawn", columns.submitted_at.is_(None))
+        return or_(own, and_(columns.status != "draft", ~never_filed))
     shared = and_(
         _one_of(columns.status, SHARED_STATUSES),
         _one_of(columns.sharing, SHARING_SEEN_BY[kind]),

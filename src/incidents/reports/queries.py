@@ -237,7 +237,16 @@ async def list_reports(
     return ReportsPage(items=items, next=next_cursor)
 
 
-_MATCH_COLUMNS = ("id", "number", "filed_at", "status", "sharing", "organization_id")
+# What the visibility rule (access.visible) and the order read.
+_MATCH_COLUMNS = (
+    "id",
+    "number",
+    "filed_at",
+    "status",
+    "sharing",
+    "organization_id",
+    "submitted_at",
+)
 
 
 def _columns_used(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
