@@ -58,7 +58,7 @@ async def _raw_p99(
 
     from incidents.db import Database, create_engine
     from incidents.reports.filters import Filters, compile_filters
-    from incidents.reports.queries import list_statement
+    from incidents.reports.reading import list_statement
     from incidents.taxonomy.service import TaxonomyRegistry
 
     database = Database(create_engine(database_url, pool_size=1))

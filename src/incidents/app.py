@@ -49,11 +49,14 @@ from incidents.errors import (
 )
 from incidents.health import HealthController
 from incidents.ids import new_id
+from incidents.incidents.controllers import DOWNLOADS as INCIDENT_DOWNLOADS
+from incidents.incidents.controllers import IncidentController
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
 from incidents.members.schemas import Principal
 from incidents.members.service import Authenticator
-from incidents.reports.controllers import DOWNLOADS, IncidentController, ReportController
+from incidents.reports.controllers import DOWNLOADS as REPORT_DOWNLOADS
+from incidents.reports.controllers import ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends.controllers import TrendController
@@ -282,7 +285,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             TaxonomyController,
             ReportController,
             IncidentController,
-            *DOWNLOADS,
+            *REPORT_DOWNLOADS,
+            *INCIDENT_DOWNLOADS,
             AuditController,
             TrendController,
             BriefController,

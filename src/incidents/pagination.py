@@ -70,3 +70,9 @@ def link_header(base_url: str, params: dict[str, Any], cursor: str | None) -> di
     query = [(key, value) for key, value in params.items() if key != "cursor" and value is not None]
     query.append(("cursor", cursor))
     return {"Link": f'<{base_url}?{urlencode(query, doseq=True)}>; rel="next"'}
+
+
+class FacetValue(msgspec.Struct, kw_only=True):
+    value: str
+    label: str
+    count: int

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from incidents import idempotency
 from incidents.audit import models as audit_models
 from incidents.briefs import models as briefs_models
 from incidents.db import metadata
+from incidents.incidents import models as incidents_models
 from incidents.members import models as members_models
 from incidents.reports import models as reports_models
 from incidents.taxonomy import models as taxonomy_models
@@ -12,6 +14,8 @@ from incidents.taxonomy import models as taxonomy_models
 __all__ = [
     "audit_models",
     "briefs_models",
+    "idempotency",
+    "incidents_models",
     "members_models",
     "metadata",
     "reports_models",

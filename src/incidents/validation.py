@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import types
 from collections.abc import Callable
+from enum import Enum
 from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
 
 import msgspec
@@ -325,8 +326,15 @@ def plain_message(message: str, target: Any = None, metas: list[Any] | None = No
     """msgspec's (or Litestar's) terse reason in plain words: no regular expressions, the
     allowed values listed."""
     metas = metas or []
-    if target is not None and get_origin(target) is Literal and "enum value" in message:
-        allowed = ", ".join(str(value) for value in get_args(target))
+    if (
+        target is not None
+        and "enum value" in message
+        and (
+            get_origin(target) is Literal or (isinstance(target, type) and issubclass(target, Enum))
+        )
+    ):
+        values = get_args(target) if get_origin(target) is Literal else [m.value for m in target]
+        allowed = ", ".join(str(value) for value in values)
         found = re.search(r"enum value (.+)$", message)
         given = found.group(1) if found else "This value"
         return f"{given} is not one of: {allowed}"

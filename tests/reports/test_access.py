@@ -304,4 +304,5 @@ async def test_a_draft_withdrawn_before_it_was_filed_stays_its_submitters(
     listed = await client.get(
         "/api/v1/reports", params={"status": "withdrawn"}, headers=members.secretariat.headers
     )
+    assert listed.status_code == 200, listed.text
     assert ref not in {item["ref"] for item in listed.json()["items"]}

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.reports import queries
+from incidents.reports import reading
 from tests.factories import Members
 from tests.reports.helpers import file, file_accepted
 from tests.test_app import assert_problem
@@ -275,7 +275,7 @@ async def test_a_filtered_listing_is_the_same_however_the_page_is_found(
         assert expected
         assert hidden["ref"] not in expected
         for window in (1, 2):
-            monkeypatch.setattr(queries, "WINDOW", window)
+            monkeypatch.setattr(reading, "WINDOW", window)
             for limit in (1, 2, 500):
                 found = await _walk(client, {**params, "sort": sort, "limit": limit})
                 assert found == expected, (sort, window, limit)

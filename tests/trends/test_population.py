@@ -8,6 +8,7 @@ import uuid
 import pytest
 
 from incidents.reports.filters import Filters
+from incidents.reports.states import Sharing, Status
 from incidents.trends.population import split
 
 
@@ -31,8 +32,8 @@ def test_coarse_single_values_count_every_accepted_report() -> None:
         (Filters(q="facial"), "q"),
         (Filters(incident="INC-2026-000001"), "incident"),
         (Filters(organization=uuid.uuid4()), "organization"),
-        (Filters(sharing=("TLP:RED",)), "sharing"),
-        (Filters(status=("draft",)), "status"),
+        (Filters(sharing=(Sharing.RED,)), "sharing"),
+        (Filters(status=(Status.DRAFT,)), "status"),
         (Filters(language=("fr",)), "language"),
         (Filters(reporting_jurisdiction=("NR",)), "reporting_jurisdiction"),
         (Filters(jurisdiction=("GH", "NR")), "jurisdiction"),

@@ -390,7 +390,7 @@ class ReportCheck:
                 f"the current revision's content cannot be read: {error}",
             )
             return
-        for column, wanted in derived.items():
+        for column, wanted in msgspec.structs.asdict(derived).items():
             actual = live[column]
             if actual == wanted:
                 continue

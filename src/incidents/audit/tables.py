@@ -37,8 +37,9 @@ from incidents.audit.service import (
     key_fingerprint,
     stream_records,
 )
+from incidents.incidents.models import incidents
 from incidents.members.models import api_keys, organizations
-from incidents.reports.models import incidents, report_revisions, reports
+from incidents.reports.models import report_revisions, reports
 from incidents.taxonomy.models import taxonomy_versions
 from incidents.taxonomy.schemas import TaxonomyDocument
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry

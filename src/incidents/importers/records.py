@@ -18,11 +18,11 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor
-from incidents.reports.bulk import Filer, NewReport, replace_content, write_reports
 from incidents.reports.content import check, derive
 from incidents.reports.integrity import content_digest
 from incidents.reports.models import report_revisions, reports
 from incidents.reports.schemas import AISystem, Harm, ReportContent, Source
+from incidents.reports.writer import Filer, NewReport, replace_content, write_reports
 from incidents.taxonomy.service import Taxonomy
 
 LIST_FIELDS = {

@@ -16,9 +16,9 @@ from incidents.importers import aiid, mapping
 from incidents.importers.records import Prepared, Problem, Record, Summary, prepare, write
 from incidents.members import schemas as member_schemas
 from incidents.members import service as members
-from incidents.reports.bulk import NewReport
 from incidents.reports.content import check, derive
-from incidents.reports.service import content_of
+from incidents.reports.filing import content_of
+from incidents.reports.writer import NewReport
 from incidents.taxonomy.service import Taxonomy
 
 
@@ -144,8 +144,10 @@ async def import_ndjson(
             )
             continue
         content = content_of(report)
-        for error in check(content, taxonomy, today, complete=False):
-            summary.problems.append(Problem(row, error.field, error.message))
+        errors = check(content, taxonomy, today, complete=False)
+        summary.problems.extend(Problem(row, error.field, error.message) for error in errors)
+        if errors:
+            continue
         incident = report.incident
         group = incident.get("ref") if isinstance(incident, dict) else incident
         reference = report.external_ref or (f"report:{report.id}" if report.id else None)
@@ -154,7 +156,8 @@ async def import_ndjson(
                 row,
                 NewReport(
                     content=content,
-                    derived={},
+                    # The filer's jurisdiction is set once the filer is found (below).
+                    derived=derive(content, taxonomy, None),
                     version=taxonomy.version,
                     status=report.status,
                     sharing=report.sharing,

@@ -70,3 +70,8 @@ class Principal(msgspec.Struct, frozen=True, kw_only=True):
     jurisdiction: str | None
     key_id: uuid.UUID
     key_prefix: str
+
+
+class OrganizationRef(msgspec.Struct, kw_only=True):
+    id: uuid.UUID
+    name: str

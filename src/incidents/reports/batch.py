@@ -25,11 +25,16 @@ from incidents.errors import (
     UnsupportedMediaType,
     ValidationFailed,
 )
+from incidents.incidents.models import incidents
+from incidents.incidents.reading import survivor_of
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
 from incidents.reports import schemas
 from incidents.reports.access import FILERS, visible
-from incidents.reports.bulk import (
+from incidents.reports.content import check, derive
+from incidents.reports.filing import content_of
+from incidents.reports.models import reports
+from incidents.reports.writer import (
     Filer,
     NewReport,
     Placement,
@@ -38,10 +43,6 @@ from incidents.reports.bulk import (
     reserve,
     stream_reports,
 )
-from incidents.reports.content import check, derive
-from incidents.reports.models import incidents, reports
-from incidents.reports.queries import survivor_of
-from incidents.reports.service import content_of
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from incidents.validation import MAX_JSON_DEPTH, every_error, too_deep
 

@@ -6,7 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+import msgspec
+
 from incidents.errors import FieldError
+from incidents.reports.coded import CODED, located
 from incidents.reports.schemas import ReportContent
 from incidents.taxonomy.service import Dimension, Taxonomy
 from incidents.validation import a_or_an
@@ -73,10 +76,6 @@ class _Checker:
                 f"use {replacement!r}",
             )
 
-    def codes(self, field: str, dimension_name: str, codes: list[str]) -> None:
-        for position, code in enumerate(codes):
-            self.code(f"{field}[{position}]", dimension_name, code)
-
     def text(self, field: str, value: str | None) -> None:
         if value is not None and not value.strip():
             self.fail(field, "Must not be blank")
@@ -95,34 +94,24 @@ def check(
         checker.fail("harms", "At least one harm is required")
     checker.text("title", content.title)
     checker.text("summary", content.summary)
-    checker.code("severity", "severity", content.severity)
-    checker.codes("eu_serious_incident", "eu_serious_incident", content.eu_serious_incident)
+    for field in CODED:
+        for where, code in located(content, field):
+            checker.code(where, field.dimension, code)
     if content.eu_serious_incident and content.event_type != "incident":
         checker.fail(
             "eu_serious_incident", "Serious-incident categories apply to incidents, not hazards"
         )
     if content.event_type == "hazard":
-        for field in ("deaths", "injuries"):
-            if getattr(content, field):
+        for field_name in ("deaths", "injuries"):
+            if getattr(content, field_name):
                 checker.fail(
-                    field, "A hazard is an event where no harm occurred; leave it empty or 0"
+                    field_name, "A hazard is an event where no harm occurred; leave it empty or 0"
                 )
-    for position, harm in enumerate(content.harms):
-        checker.code(f"harms[{position}].domain", "harm_domain", harm.domain)
-        if harm.harm_type is None and complete:
-            checker.fail(f"harms[{position}].harm_type", "Required")
-        checker.code(f"harms[{position}].harm_type", "harm_type", harm.harm_type)
-        checker.codes(f"harms[{position}].affected_groups", "affected_group", harm.affected_groups)
-    checker.code("causal_entity", "causal_entity", content.causal_entity)
-    checker.code("causal_intent", "causal_intent", content.causal_intent)
-    checker.code("causal_timing", "causal_timing", content.causal_timing)
-    system = content.ai_system
-    checker.text("ai_system.name", system.name)
-    checker.code("ai_system.system_type", "ai_system_type", system.system_type)
-    checker.codes("ai_system.tasks", "ai_task", system.tasks)
-    checker.code("ai_system.lifecycle_stage", "lifecycle_stage", system.lifecycle_stage)
-    checker.code("ai_system.autonomy_level", "autonomy_level", system.autonomy_level)
-    checker.codes("sectors", "sector", content.sectors)
+    if complete:
+        for position, harm in enumerate(content.harms):
+            if harm.harm_type is None:
+                checker.fail(f"harms[{position}].harm_type", "Required")
+    checker.text("ai_system.name", content.ai_system.name)
     for position, country in enumerate(content.affected_jurisdictions):
         if country not in taxonomy.countries:
             checker.fail(
@@ -165,49 +154,77 @@ def _unique(values: list[str]) -> list[str]:
     return sorted(set(values))
 
 
+class Derived(msgspec.Struct, kw_only=True):
+    """The reports columns that follow from a report's content (and its filer's jurisdiction):
+    what filters, search, duplicates and trends read."""
+
+    title: str
+    summary: str
+    language: str
+    event_type: str
+    severity: str
+    severity_ordinal: int | None
+    eu_categories: list[str]
+    harm_domains: list[str]
+    harm_types: list[str]
+    affected_groups: list[str]
+    sectors: list[str]
+    causal_entity: str | None
+    causal_intent: str | None
+    causal_timing: str | None
+    system_type: str | None
+    ai_tasks: list[str]
+    lifecycle_stage: str | None
+    autonomy_level: str | None
+    ai_system_name: str
+    developer: str | None
+    deployer: str | None
+    reporting_jurisdiction: str | None
+    affected_jurisdictions: list[str]
+    jurisdictions: list[str]
+    occurred_on: date
+    occurred_precision: str
+    detected_on: date | None
+    people_affected: int | None
+    deaths: int | None
+    injuries: int | None
+
+
 def derive(
     content: ReportContent, taxonomy: Taxonomy, reporting_jurisdiction: str | None
-) -> dict[str, Any]:
-    """The reports columns that follow from the content (valid content only)."""
+) -> Derived:
+    """The derived columns of valid content."""
     occurred, precision = parse_partial_date(content.occurred_on)
     affected = _unique(content.affected_jurisdictions)
     system = content.ai_system
-    return {
-        "title": content.title.strip(),
-        "summary": content.summary.strip(),
-        "language": content.language,
-        "event_type": content.event_type,
-        "severity": content.severity,
-        "severity_ordinal": taxonomy.dimensions["severity"].ordinal(content.severity),
-        "eu_categories": _unique(content.eu_serious_incident),
-        "harm_domains": _with_ancestors(
-            taxonomy.dimensions.get("harm_domain"), [harm.domain for harm in content.harms]
-        ),
-        "harm_types": _unique([harm.harm_type for harm in content.harms if harm.harm_type]),
-        "affected_groups": _with_ancestors(
-            taxonomy.dimensions.get("affected_group"),
-            [group for harm in content.harms for group in harm.affected_groups],
-        ),
-        "sectors": _unique(content.sectors),
-        "causal_entity": content.causal_entity,
-        "causal_intent": content.causal_intent,
-        "causal_timing": content.causal_timing,
-        "system_type": system.system_type,
-        "ai_tasks": _unique(system.tasks),
-        "lifecycle_stage": system.lifecycle_stage,
-        "autonomy_level": system.autonomy_level,
-        "ai_system_name": system.name.strip(),
-        "developer": system.developer,
-        "deployer": system.deployer,
-        "reporting_jurisdiction": reporting_jurisdiction,
-        "affected_jurisdictions": affected,
-        "jurisdictions": _unique(
+    coded: dict[str, Any] = {}
+    for field in CODED:
+        codes = [code for _, code in located(content, field)]
+        if not field.many:
+            coded[field.column] = codes[0] if codes else None
+        elif field.ancestors:
+            coded[field.column] = _with_ancestors(taxonomy.dimensions.get(field.dimension), codes)
+        else:
+            coded[field.column] = _unique(codes)
+    return Derived(
+        title=content.title.strip(),
+        summary=content.summary.strip(),
+        language=content.language,
+        event_type=content.event_type,
+        severity_ordinal=taxonomy.dimensions["severity"].ordinal(content.severity),
+        ai_system_name=system.name.strip(),
+        developer=system.developer,
+        deployer=system.deployer,
+        reporting_jurisdiction=reporting_jurisdiction,
+        affected_jurisdictions=affected,
+        jurisdictions=_unique(
             [*affected, *([reporting_jurisdiction] if reporting_jurisdiction else [])]
         ),
-        "occurred_on": occurred,
-        "occurred_precision": precision,
-        "detected_on": content.detected_on,
-        "people_affected": content.people_affected,
-        "deaths": content.deaths,
-        "injuries": content.injuries,
-    }
+        occurred_on=occurred,
+        occurred_precision=precision,
+        detected_on=content.detected_on,
+        people_affected=content.people_affected,
+        deaths=content.deaths,
+        injuries=content.injuries,
+        **coded,
+    )

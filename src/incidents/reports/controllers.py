@@ -1,61 +1,42 @@
-"""Reports and incidents over HTTP. Handlers parse, call one service function, and answer."""
+"""Reports over HTTP: filing (alone or in batches), reading, downloads, corrections and lifecycle
+steps. Handlers parse, call one service function, and answer."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import msgspec
 from litestar import Controller, Request, Response, get, patch, post
-from litestar.di import NamedDependency, Provide
-from litestar.handlers import HTTPRouteHandler
+from litestar.di import NamedDependency
 from litestar.params import FromPath, HeaderParameter, JSONBody, QueryParameter
-from litestar.response import Redirect, Stream
-from litestar.status_codes import HTTP_308_PERMANENT_REDIRECT
+from litestar.response import Stream
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents import idempotency
 from incidents.config import Settings
 from incidents.edge import ACCEPTS_KEY
+from incidents.idempotency import IdempotencyKey, once
+from incidents.incidents import linking
+from incidents.incidents.schemas import MoveReport
 from incidents.members.guards import require_member, require_secretariat
 from incidents.members.schemas import Principal
-from incidents.openapi import DOWNLOAD_MEDIA_TYPES, documented, download, problems
-from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, PageSize, link_header
-from incidents.reports import batch, exports, idempotency, queries, schemas, service
-from incidents.reports.duplicates import find_similar
-from incidents.reports.filters import Filters, compile_filters, provide_filters
-from incidents.reports.models import reports
+from incidents.openapi import documented, problems
+from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, FacetValue, PageSize, link_header
+from incidents.reports import batch, exports, filing, lifecycle, reading, schemas
+from incidents.reports.facets import FacetNames, facet_counts, parse_facets
+from incidents.reports.filters import FILTERS, Filters, compile_filters
+from incidents.reports.states import Action
 from incidents.taxonomy.service import TaxonomyRegistry
 
-IdempotencyKey = Annotated[
-    str | None,
-    HeaderParameter(
-        name="Idempotency-Key",
-        required=False,
-        max_length=255,
-        description="Retrying with the same key and body returns the first answer",
-    ),
-]
-FacetNames = Annotated[
-    str | None,
-    QueryParameter(
-        required=False, max_length=400, description="Comma-separated: " + ", ".join(queries.FACETS)
-    ),
-]
 SortOrder = Annotated[
-    queries.Sort,
+    reading.Sort,
     QueryParameter(
         required=False,
         description="newest (default) or oldest: by submission time (creation for a draft); "
         "occurred: by occurrence date; relevance: by search rank (needs q)",
     ),
 ]
-IncidentSortOrder = Annotated[
-    queries.IncidentSort,
-    QueryParameter(required=False, description="newest (default) or oldest: by when opened"),
-]
 Reference = FromPath[str]
-
-FILTERS = {"filters": Provide(provide_filters, sync_to_thread=False)}
 
 
 class ReportPageDocument(msgspec.Struct, kw_only=True):
@@ -63,7 +44,7 @@ class ReportPageDocument(msgspec.Struct, kw_only=True):
 
     items: list[schemas.Report]
     next: str | None
-    facets: dict[str, list[schemas.FacetValue]] | None = None
+    facets: dict[str, list[FacetValue]] | None = None
 
 
 class RevisionPage(msgspec.Struct, kw_only=True):
@@ -71,31 +52,8 @@ class RevisionPage(msgspec.Struct, kw_only=True):
     next: str | None
 
 
-class CandidatePage(msgspec.Struct, kw_only=True):
-    items: list[schemas.Candidate]
-    next: str | None
-
-
-async def _once(
-    request: Request[Any, Any, Any],
-    db: AsyncConnection,
-    principal: Principal,
-    key: str | None,
-    work: Callable[[], Awaitable[Any]],
-    *,
-    status: int = 200,
-    headers: Callable[[Any], dict[str, str]] | None = None,
-) -> Response[bytes]:
-    async def fingerprint() -> bytes:
-        return idempotency.request_hash(request.method, request.url.path, await request.body())
-
-    return await idempotency.run_once(
-        db, principal, key, fingerprint, work, status=status, headers=headers
-    )
-
-
 def _report_headers(report: schemas.Report) -> dict[str, str]:
-    return {"ETag": queries.etag(report), "Location": f"/api/v1/reports/{report.ref}"}
+    return {"ETag": reading.etag(report), "Location": f"/api/v1/reports/{report.ref}"}
 
 
 class ReportController(Controller):
@@ -119,12 +77,12 @@ class ReportController(Controller):
         data: JSONBody[schemas.ReportCreate],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
-        return await _once(
+        return await once(
             request,
             db,
             principal,
             idempotency_key,
-            lambda: service.create_report(db, principal, data, taxonomy),
+            lambda: filing.create_report(db, principal, data, taxonomy),
             status=201,
             headers=lambda created: _report_headers(created.report),
         )
@@ -201,12 +159,10 @@ class ReportController(Controller):
         wanted = exports.negotiate(request)
         if wanted != "json":
             return await exports.stream_reports(request, principal, conditions, wanted, taxonomy)
-        page = await queries.list_reports(
+        page = await reading.list_reports(
             db, principal, conditions, sort=sort, query_text=filters.q, cursor=cursor, limit=limit
         )
-        counted = await queries.facets(
-            db, principal, conditions, queries.parse_facets(facets), taxonomy
-        )
+        counted = await facet_counts(db, principal, conditions, parse_facets(facets), taxonomy)
         body = schemas.ReportPage(items=page.items, next=page.next, facets=counted or None)
         params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
         return Response(
@@ -228,8 +184,8 @@ class ReportController(Controller):
         principal: NamedDependency[Principal | None],
         reference: Reference,
     ) -> Response[schemas.Report]:
-        report = await queries.get_report(db, principal, reference)
-        return Response(content=report, headers={"ETag": queries.etag(report)})
+        report = await reading.get_report(db, principal, reference)
+        return Response(content=report, headers={"ETag": reading.etag(report)})
 
     @patch(
         "/reports/{reference:str}",
@@ -247,8 +203,8 @@ class ReportController(Controller):
         data: JSONBody[schemas.ReportPatch],
         if_match: Annotated[str | None, HeaderParameter(name="If-Match", required=False)] = None,
     ) -> Response[schemas.Report]:
-        report = await service.update_report(db, principal, reference, if_match, data, taxonomy)
-        return Response(content=report, headers={"ETag": queries.etag(report)})
+        report = await filing.update_report(db, principal, reference, if_match, data, taxonomy)
+        return Response(content=report, headers={"ETag": reading.etag(report)})
 
     async def _transition(
         self,
@@ -256,16 +212,16 @@ class ReportController(Controller):
         db: AsyncConnection,
         principal: Principal,
         reference: str,
-        action: str,
+        action: Action,
         reason: str | None,
         key: str | None,
     ) -> Response[bytes]:
-        return await _once(
+        return await once(
             request,
             db,
             principal,
             key,
-            lambda: service.transition(db, principal, reference, action, reason),
+            lambda: lifecycle.transition(db, principal, reference, action, reason),
             headers=_report_headers,
         )
 
@@ -286,7 +242,7 @@ class ReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         return await self._transition(
-            request, db, principal, reference, "submit", None, idempotency_key
+            request, db, principal, reference, Action.SUBMIT, None, idempotency_key
         )
 
     @post(
@@ -308,7 +264,7 @@ class ReportController(Controller):
     ) -> Response[bytes]:
         reason = data.reason if data else None
         return await self._transition(
-            request, db, principal, reference, "withdraw", reason, idempotency_key
+            request, db, principal, reference, Action.WITHDRAW, reason, idempotency_key
         )
 
     @post(
@@ -328,7 +284,7 @@ class ReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         return await self._transition(
-            request, db, principal, reference, "start_review", None, idempotency_key
+            request, db, principal, reference, Action.START_REVIEW, None, idempotency_key
         )
 
     @post(
@@ -348,7 +304,7 @@ class ReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         return await self._transition(
-            request, db, principal, reference, "accept", None, idempotency_key
+            request, db, principal, reference, Action.ACCEPT, None, idempotency_key
         )
 
     @post(
@@ -369,7 +325,7 @@ class ReportController(Controller):
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
         return await self._transition(
-            request, db, principal, reference, "reject", data.reason, idempotency_key
+            request, db, principal, reference, Action.REJECT, data.reason, idempotency_key
         )
 
     @post(
@@ -386,15 +342,15 @@ class ReportController(Controller):
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
-        data: JSONBody[schemas.MoveReport],
+        data: JSONBody[MoveReport],
         idempotency_key: IdempotencyKey = None,
     ) -> Response[bytes]:
-        return await _once(
+        return await once(
             request,
             db,
             principal,
             idempotency_key,
-            lambda: service.move_report(db, principal, reference, data.incident),
+            lambda: linking.move_report(db, principal, reference, data.incident),
             headers=_report_headers,
         )
 
@@ -410,178 +366,7 @@ class ReportController(Controller):
         principal: NamedDependency[Principal | None],
         reference: Reference,
     ) -> dict[str, Any]:
-        return {"items": await queries.list_revisions(db, principal, reference), "next": None}
-
-
-class IncidentController(Controller):
-    path = "/api/v1"
-    tags = ("Incidents",)
-
-    @get(
-        "/incidents",
-        operation_id="ListIncidents",
-        summary="Incidents with a report you may see that matches the filters, a page at a time",
-        description=(
-            "`Accept: text/csv` (or NDJSON, Parquet) answers every match as a download instead, "
-            "as the `.csv` (`.ndjson`, `.parquet`) operations do."
-        ),
-        dependencies=FILTERS,
-        responses=documented(schemas.IncidentPage, 400, 401, 406, 422),
-    )
-    async def list_incidents(
-        self,
-        request: Request[Any, Any, Any],
-        db: NamedDependency[AsyncConnection],
-        principal: NamedDependency[Principal | None],
-        taxonomy: NamedDependency[TaxonomyRegistry],
-        filters: NamedDependency[Filters],
-        sort: IncidentSortOrder = "newest",
-        cursor: Cursor = None,
-        limit: PageSize = DEFAULT_PAGE_SIZE,
-        facets: FacetNames = None,
-    ) -> Response[Any]:
-        # cross_border is a property of the incident as a whole, not of each report.
-        report_filters = msgspec.structs.replace(filters, cross_border=None)
-        conditions = compile_filters(report_filters, taxonomy)
-        wanted = exports.negotiate(request)
-        if wanted != "json":
-            return await exports.stream_incidents(
-                request, principal, conditions, filters.cross_border, wanted, taxonomy
-            )
-        page = await queries.list_incidents(
-            db,
-            principal,
-            conditions,
-            cross_border=filters.cross_border,
-            sort=sort,
-            cursor=cursor,
-            limit=limit,
-        )
-        counted = await queries.facets(
-            db, principal, conditions, queries.parse_facets(facets), taxonomy, count="incidents"
-        )
-        body = schemas.IncidentPage(items=page.items, next=page.next, facets=counted or None)
-        params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
-        return Response(
-            content=body,
-            headers=link_header(
-                str(request.base_url).rstrip("/") + request.url.path, params, page.next
-            ),
-        )
-
-    @get(
-        "/incidents/{reference:str}",
-        operation_id="GetIncident",
-        summary="One incident; a merged incident redirects (308) to the one it was merged into",
-        responses=documented(schemas.Incident, 401, 404),
-    )
-    async def get_incident(
-        self,
-        db: NamedDependency[AsyncConnection],
-        principal: NamedDependency[Principal | None],
-        reference: Reference,
-    ) -> Response[Any]:
-        incident, survivor = await queries.seen_incident(db, principal, reference)
-        if incident.merged_into is not None:
-            return Redirect(
-                f"/api/v1/incidents/{survivor.ref}", status_code=HTTP_308_PERMANENT_REDIRECT
-            )
-        return Response(content=await queries.get_incident(db, principal, incident))
-
-    @get(
-        "/incidents/{reference:str}/similar",
-        operation_id="SimilarIncidents",
-        summary="Incidents you may see that look like this one, with a score and the reasons",
-        responses=documented(CandidatePage, 401, 404),
-    )
-    async def similar(
-        self,
-        db: NamedDependency[AsyncConnection],
-        principal: NamedDependency[Principal | None],
-        reference: Reference,
-        limit: Annotated[int, QueryParameter(ge=1, le=20)] = 5,
-    ) -> Response[Any]:
-        incident, survivor = await queries.seen_incident(db, principal, reference)
-        if incident.merged_into is not None:
-            return Redirect(
-                f"/api/v1/incidents/{survivor.ref}/similar", status_code=HTTP_308_PERMANENT_REDIRECT
-            )
-        shown = await queries.get_incident(db, principal, incident)
-        found: dict[str, schemas.Candidate] = {}
-        for line in shown.reports[:3]:
-            row = (await db.execute(reports.select().where(reports.c.id == line.id))).one()
-            for candidate in await find_similar(
-                db,
-                principal,
-                title=row.title,
-                system=row.ai_system_name,
-                developer=row.developer,
-                occurred_on=row.occurred_on,
-                precision=row.occurred_precision,
-                jurisdictions=list(row.jurisdictions),
-                exclude_incident=incident.id,
-                limit=limit,
-            ):
-                known = found.get(candidate.incident.ref)
-                if known is None or candidate.score > known.score:
-                    found[candidate.incident.ref] = candidate
-        ranked = sorted(found.values(), key=lambda item: (-item.score, item.incident.ref))[:limit]
-        return Response(content={"items": ranked, "next": None})
-
-    @post(
-        "/incidents/{reference:str}/merge",
-        operation_id="MergeIncident",
-        summary="Merge this incident into another; its reference then redirects there",
-        guards=[require_secretariat],
-        responses=documented(schemas.Incident, 401, 403, 404, 409, 422),
-        status_code=200,
-    )
-    async def merge(
-        self,
-        request: Request[Any, Any, Any],
-        db: NamedDependency[AsyncConnection],
-        principal: NamedDependency[Principal],
-        reference: Reference,
-        data: JSONBody[schemas.MergeIncident],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        async def work() -> schemas.Incident:
-            survivor = await service.merge_incidents(db, principal, reference, data.into)
-            return await queries.get_incident(db, principal, survivor)
-
-        return await _once(request, db, principal, idempotency_key, work)
-
-
-def _downloads(
-    noun: str, what: str, stream: Callable[..., Awaitable[Stream]]
-) -> list[HTTPRouteHandler]:
-    """``/api/v1/{noun}.csv`` (``.ndjson``, ``.parquet``): every match as one file, each an
-    operation of its own with its own media type."""
-    return [_download_handler(noun, what, stream, fmt) for fmt in ("csv", "ndjson", "parquet")]
-
-
-def _download_handler(
-    noun: str, what: str, stream: Callable[..., Awaitable[Stream]], fmt: exports.Format
-) -> HTTPRouteHandler:
-    async def handler(
-        request: Request[Any, Any, Any],
-        principal: NamedDependency[Principal | None],
-        taxonomy: NamedDependency[TaxonomyRegistry],
-        filters: NamedDependency[Filters],
-    ) -> Stream:
-        return await stream(request, principal, filters, fmt, taxonomy)
-
-    title = noun.capitalize()
-    return get(
-        f"/api/v1/{noun}.{fmt}",
-        name=f"download-{noun}-{fmt}",
-        operation_id=f"Download{title}{fmt.capitalize()}",
-        summary=f"Every {what} you may see that matches the filters, as {fmt.upper()}",
-        tags=[title],
-        media_type=DOWNLOAD_MEDIA_TYPES[fmt],
-        dependencies=FILTERS,
-        responses=download(fmt, 400, 401, 422, what=what),
-    )(handler)
+        return {"items": await reading.list_revisions(db, principal, reference), "next": None}
 
 
 async def _stream_reports(
@@ -595,21 +380,4 @@ async def _stream_reports(
     return await exports.stream_reports(request, principal, conditions, fmt, taxonomy)
 
 
-async def _stream_incidents(
-    request: Request[Any, Any, Any],
-    principal: Principal | None,
-    filters: Filters,
-    fmt: exports.Format,
-    taxonomy: TaxonomyRegistry,
-) -> Stream:
-    # cross_border is a property of the incident as a whole, not of each report.
-    conditions = compile_filters(msgspec.structs.replace(filters, cross_border=None), taxonomy)
-    return await exports.stream_incidents(
-        request, principal, conditions, filters.cross_border, fmt, taxonomy
-    )
-
-
-DOWNLOADS = [
-    *_downloads("reports", "report", _stream_reports),
-    *_downloads("incidents", "incident", _stream_incidents),
-]
+DOWNLOADS = exports.download_handlers("reports", "report", _stream_reports)

@@ -9,21 +9,29 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 import msgspec
-from litestar import Request
+from litestar import Request, get
+from litestar.di import NamedDependency
+from litestar.handlers import HTTPRouteHandler
 from litestar.response import Stream
 from sqlalchemy import ColumnElement, select
 
 from incidents.db import Database
 from incidents.edge import after_request
 from incidents.errors import IncidentsError
+from incidents.incidents.models import incidents
+from incidents.incidents.reading import summaries
+from incidents.incidents.schemas import IncidentSummary
 from incidents.members.schemas import Principal
-from incidents.reports import queries, schemas
+from incidents.openapi import DOWNLOAD_MEDIA_TYPES, download
+from incidents.reports import schemas
 from incidents.reports.access import visible
-from incidents.reports.models import incidents, reports
+from incidents.reports.filters import FILTERS, Filters
+from incidents.reports.models import reports
+from incidents.reports.reading import report_select, to_report
 from incidents.taxonomy.service import TaxonomyRegistry
 
 Format = Literal["json", "csv", "ndjson", "parquet"]
@@ -359,7 +367,7 @@ async def stream_reports(
     """Every matching report as ``fmt``."""
     database: Database = request.app.state.database
     # In the order of sort=oldest: by submission time (creation for a draft), then number.
-    query = queries.report_select(visible(principal), *conditions).order_by(
+    query = report_select(visible(principal), *conditions).order_by(
         reports.c.filed_at, reports.c.number
     )
     # The request's transaction is over once the handler returns; the download reads on a
@@ -371,9 +379,9 @@ async def stream_reports(
     async def batches() -> AsyncGenerator[list[schemas.Report]]:
         rest = reader.rest()
         async with contextlib.aclosing(rest):
-            yield [queries.to_report(row) for row in first]
+            yield [to_report(row) for row in first]
             async for rows in rest:
-                yield [queries.to_report(row) for row in rows]
+                yield [to_report(row) for row in rows]
 
     fields = _with_labels(REPORT_FIELDS, Labels(taxonomy))
     return _download(request, "reports", fmt, _encode(batches(), fields, fmt))
@@ -401,14 +409,14 @@ async def stream_incidents(
     after_request(request.scope, reader.close)
     (details,) = reader.extra
 
-    async def summarised(rows: list[Any]) -> list[schemas.IncidentSummary]:
-        found = await queries.summaries(details, principal, [row.id for row in rows])
+    async def summarised(rows: list[Any]) -> list[IncidentSummary]:
+        found = await summaries(details, principal, [row.id for row in rows])
         items = [found[row.id] for row in rows if row.id in found]
         if cross_border is not None:
             items = [item for item in items if item.cross_border == cross_border]
         return items
 
-    async def batches() -> AsyncGenerator[list[schemas.IncidentSummary]]:
+    async def batches() -> AsyncGenerator[list[IncidentSummary]]:
         rest = reader.rest()
         async with contextlib.aclosing(rest):
             yield await summarised(first)
@@ -417,3 +425,35 @@ async def stream_incidents(
 
     fields = _with_labels(INCIDENT_FIELDS, Labels(taxonomy))
     return _download(request, "incidents", fmt, _encode(batches(), fields, fmt))
+
+
+def download_handlers(
+    noun: str, what: str, stream: Callable[..., Awaitable[Stream]]
+) -> list[HTTPRouteHandler]:
+    """``/api/v1/{noun}.csv`` (``.ndjson``, ``.parquet``): every match as one file, each an
+    operation of its own with its own media type."""
+    return [_download_handler(noun, what, stream, fmt) for fmt in ("csv", "ndjson", "parquet")]
+
+
+def _download_handler(
+    noun: str, what: str, stream: Callable[..., Awaitable[Stream]], fmt: Format
+) -> HTTPRouteHandler:
+    async def handler(
+        request: Request[Any, Any, Any],
+        principal: NamedDependency[Principal | None],
+        taxonomy: NamedDependency[TaxonomyRegistry],
+        filters: NamedDependency[Filters],
+    ) -> Stream:
+        return await stream(request, principal, filters, fmt, taxonomy)
+
+    title = noun.capitalize()
+    return get(
+        f"/api/v1/{noun}.{fmt}",
+        name=f"download-{noun}-{fmt}",
+        operation_id=f"Download{title}{fmt.capitalize()}",
+        summary=f"Every {what} you may see that matches the filters, as {fmt.upper()}",
+        tags=[title],
+        media_type=DOWNLOAD_MEDIA_TYPES[fmt],
+        dependencies=FILTERS,
+        responses=download(fmt, 400, 401, 422, what=what),
+    )(handler)

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Annotated, Any, Literal, get_args
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeVar
 
 import msgspec
+from litestar.di import Provide
 from litestar.params import QueryParameter
 from sqlalchemy import ColumnElement, Table, Text, cast, func, literal_column, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
+from incidents.incidents.models import incidents
 from incidents.reports.content import unknown_code
-from incidents.reports.models import incidents, reports
-from incidents.reports.schemas import Sharing, Status
+from incidents.reports.models import reports
+from incidents.reports.states import Sharing, Status
 from incidents.taxonomy.service import TaxonomyRegistry
 
 MAX_VALUES = 100
+E = TypeVar("E", bound=StrEnum)
 
 # filter name -> (taxonomy dimension, reports column, column holds an array)
 CODED = {
@@ -171,13 +175,13 @@ def provide_filters(
         "autonomy_level": autonomy_level,
     }
     errors: list[FieldError] = []
-    statuses = _allowed("status", _split(status), get_args(Status), errors)
-    levels = _allowed("sharing", _split(sharing), get_args(Sharing), errors)
+    statuses = _allowed("status", _split(status), Status, errors)
+    levels = _allowed("sharing", _split(sharing), Sharing, errors)
     if errors:
         raise ValidationFailed("Invalid filter", errors=errors)
     return Filters(
-        status=statuses,  # type: ignore[arg-type]  # each checked by _allowed above
-        sharing=levels,  # type: ignore[arg-type]  # each checked by _allowed above
+        status=statuses,
+        sharing=levels,
         event_type=event_type,
         min_severity=min_severity,
         codes=tuple((name, _split(values)) for name, values in raw_codes.items() if values),
@@ -199,12 +203,14 @@ def provide_filters(
 
 
 def _allowed(
-    name: str, values: tuple[str, ...], allowed: tuple[str, ...], errors: list[FieldError]
-) -> tuple[str, ...]:
+    name: str, values: tuple[str, ...], allowed: type[E], errors: list[FieldError]
+) -> tuple[E, ...]:
+    """The values as members of ``allowed``; each one that is not, named in ``errors``."""
+    known = {member.value: member for member in allowed}
     for value in values:
-        if value not in allowed:
-            errors.append(FieldError(name, f"{value!r} is not one of: {', '.join(allowed)}"))
-    return values
+        if value not in known:
+            errors.append(FieldError(name, f"{value!r} is not one of: {', '.join(known)}"))
+    return tuple(known[value] for value in values if value in known)
 
 
 def compile_filters(
@@ -380,3 +386,6 @@ def _as_uuid(value: str) -> uuid.UUID | None:
         return uuid.UUID(value)
     except ValueError:
         return None
+
+
+FILTERS = {"filters": Provide(provide_filters, sync_to_thread=False)}

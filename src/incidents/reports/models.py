@@ -33,47 +33,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, TSVECTOR
 
 from incidents.db import metadata
+from incidents.incidents.models import DISCLOSURE_KEY, readable_reference
 
 STATUSES = ("draft", "submitted", "under_review", "accepted", "rejected", "withdrawn")
 SHARING_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED")
 
 
-# 32 random bits from PostgreSQL's strong random source (the first hex digits of a UUIDv4).
-DISCLOSURE_KEY = "('x' || lpad(substr(gen_random_uuid()::text, 1, 8), 16, '0'))::bit(64)::bigint"
-
-
-def _reference(prefix: str) -> str:
-    """Readable references (INC-2026-000042) follow from the year and the never-reused number."""
-    digits = "lpad(number::text, greatest(6, length(number::text)), '0')"  # lpad alone truncates
-    return f"'{prefix}-' || year::text || '-' || {digits}"
-
-
-incident_numbers = Sequence("incident_numbers", metadata=metadata)
 report_numbers = Sequence("report_numbers", metadata=metadata)
-
-incidents = Table(
-    "incidents",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column(
-        "number",
-        BigInteger,
-        incident_numbers,
-        nullable=False,
-        unique=True,
-        server_default=incident_numbers.next_value(),
-    ),
-    Column("year", SmallInteger, nullable=False),
-    Column(
-        "ref", String(24), Computed(_reference("INC"), persisted=True), nullable=False, index=True
-    ),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Column("merged_into", Uuid, ForeignKey("incidents.id")),
-    Column("merged_at", DateTime(timezone=True)),
-    # Secret random key for cell-key perturbation of published counts (migration 0010).
-    Column("disclosure_key", BigInteger, nullable=False, server_default=text(DISCLOSURE_KEY)),
-    CheckConstraint("merged_into IS NULL OR merged_into <> id", name="not_merged_into_itself"),
-)
 
 
 reports = Table(
@@ -90,7 +56,11 @@ reports = Table(
     ),
     Column("year", SmallInteger, nullable=False),
     Column(
-        "ref", String(24), Computed(_reference("RPT"), persisted=True), nullable=False, index=True
+        "ref",
+        String(24),
+        Computed(readable_reference("RPT"), persisted=True),
+        nullable=False,
+        index=True,
     ),
     Column("incident_id", Uuid, ForeignKey("incidents.id"), nullable=False),
     Column("organization_id", Uuid, ForeignKey("organizations.id"), nullable=False),
@@ -246,16 +216,4 @@ report_revisions = Table(
     # that the log proves the content without letting its readers test guesses of it.
     Column("salt", LargeBinary),
     PrimaryKeyConstraint("report_id", "revision"),
-)
-
-idempotency_keys = Table(
-    "idempotency_keys",
-    metadata,
-    Column("organization_id", Uuid, nullable=False),
-    Column("key", String(255), nullable=False),
-    Column("request_hash", LargeBinary(32), nullable=False),
-    Column("status", SmallInteger),
-    Column("response", LargeBinary),
-    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    PrimaryKeyConstraint("organization_id", "key"),
 )

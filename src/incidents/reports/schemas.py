@@ -9,6 +9,11 @@ from typing import Annotated, Literal
 
 import msgspec
 
+from incidents.incidents.schemas import Candidate, IncidentReference, Reference
+from incidents.members.schemas import OrganizationRef
+from incidents.pagination import FacetValue
+from incidents.reports.states import Sharing, Status
+
 Code = Annotated[
     str,
     msgspec.Meta(
@@ -25,8 +30,6 @@ Alpha2 = Annotated[
         description="An ISO 3166-1 alpha-2 country code in capitals, such as KE",
     ),
 ]
-Status = Literal["draft", "submitted", "under_review", "accepted", "rejected", "withdrawn"]
-Sharing = Literal["TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED"]
 EventType = Literal["incident", "hazard"]
 ShortText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 Count = Annotated[int, msgspec.Meta(ge=0, le=10_000_000_000)]
@@ -36,14 +39,6 @@ PartialDate = Annotated[
         pattern=r"^\d{4}(-\d{2}(-\d{2})?)?$",
         description="A date as YYYY-MM-DD, or YYYY-MM / YYYY when only the month or year is known",
         examples=["2026-03-14", "2026-03", "2026"],
-    ),
-]
-IncidentReference = Annotated[
-    str,
-    msgspec.Meta(
-        max_length=64,
-        description="An incident's reference (INC-2026-000042) or id",
-        pattern=r"^(INC-\d{4}-\d{6,}|[0-9a-fA-F-]{32,36})$",
     ),
 ]
 Language = Annotated[
@@ -177,26 +172,6 @@ class OptionalReason(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     reason: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)] | None = None
 
 
-class MoveReport(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    incident: IncidentReference | None
-    """The incident to move the report into; null opens a new incident for it."""
-
-
-class MergeIncident(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    into: IncidentReference
-    """The surviving incident; this one will redirect to it."""
-
-
-class Reference(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    ref: str
-
-
-class OrganizationRef(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    name: str
-
-
 class Report(ReportContent, kw_only=True):
     id: uuid.UUID
     ref: str
@@ -215,15 +190,6 @@ class Report(ReportContent, kw_only=True):
     reviewed_at: datetime | None
     proposed_incident: Reference | None = None
     """An incident the submitter asked to be linked to; accepting the report links it."""
-
-
-class Candidate(msgspec.Struct, kw_only=True):
-    """A possible duplicate: an incident you can see, how alike it is, and why."""
-
-    incident: Reference
-    score: float
-    reasons: list[str]
-    title: str
 
 
 class Created(msgspec.Struct, kw_only=True):
@@ -254,50 +220,7 @@ class Revision(msgspec.Struct, kw_only=True):
     """Null when this revision's sharing level is one the caller may not see."""
 
 
-class IncidentSummary(msgspec.Struct, kw_only=True):
-    """An incident as the caller sees it: computed from the reports the caller may see."""
-
-    id: uuid.UUID
-    ref: str
-    created_at: datetime
-    title: str
-    report_count: int
-    jurisdictions: list[str]
-    cross_border: bool
-    severity: str
-    harm_domains: list[str]
-    first_occurred_on: date
-    statuses: list[str]
-
-
-class ReportLine(msgspec.Struct, kw_only=True):
-    id: uuid.UUID
-    ref: str
-    title: str
-    organization: OrganizationRef
-    status: Status
-    sharing: Sharing
-    occurred_on: str
-    severity: str
-
-
-class Incident(IncidentSummary, kw_only=True):
-    reports: list[ReportLine]
-
-
-class FacetValue(msgspec.Struct, kw_only=True):
-    value: str
-    label: str
-    count: int
-
-
 class ReportPage(msgspec.Struct, kw_only=True):
     items: list[msgspec.Raw]  # each a Report, already JSON (see queries.REPORT_COLUMNS)
-    next: str | None
-    facets: dict[str, list[FacetValue]] | None = None
-
-
-class IncidentPage(msgspec.Struct, kw_only=True):
-    items: list[IncidentSummary]
     next: str | None
     facets: dict[str, list[FacetValue]] | None = None

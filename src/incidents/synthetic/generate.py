@@ -28,6 +28,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import msgspec
+from msgspec.structs import astuple
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -43,9 +44,16 @@ from incidents.db import Database, copy_rows
 from incidents.ids import reference
 from incidents.members import schemas as member_schemas
 from incidents.members import service as members
-from incidents.reports.bulk import REPORT_COLUMNS, REVISION_COLUMNS
-from incidents.reports.integrity import report_event, salt_for
+from incidents.reports.integrity import salt_for
 from incidents.reports.models import reports
+from incidents.reports.states import submitted_at
+from incidents.reports.writer import (
+    REPORT_COLUMNS,
+    REVISION_COLUMNS,
+    ReportRow,
+    RevisionRow,
+    creation_event,
+)
 from incidents.synthetic.world import (
     Member,
     Regulator,
@@ -62,11 +70,6 @@ logger = logging.getLogger("incidents.synthetic")
 
 CHUNK = 20_000
 # The order Generator.incident builds its report tuples in.
-GENERATED_COLUMNS = [
-    *(column for column in REPORT_COLUMNS if column != "reviewed_at"),
-    "reviewed_at",
-    "status_reason",
-]
 AUDIT_COLUMNS = [
     "seq",
     "id",
@@ -348,87 +351,78 @@ class Generator:
                 if filer.jurisdiction in report_affected
                 else sorted([*report_affected, filer.jurisdiction])
             )
-            rows.reports.append(
-                (
-                    report_id,
-                    number,
-                    submitted.year,
-                    incident_id,
-                    filer.id,
-                    status,
-                    sharing,
-                    1,
-                    world.taxonomy.version,
-                    None,
-                    submitted,
-                    reviewed or submitted,
-                    None if status == "draft" else submitted,
-                    title,
-                    summary,
-                    language,
-                    event_type,
-                    severity,
-                    ordinal,
-                    eu,
-                    shared_domains,
-                    shared_types,
-                    shared_groups,
-                    sectors,
-                    causal[0],
-                    causal[1],
-                    causal[2],
-                    system.system_type,
-                    system.tasks,
-                    system.lifecycle_stage,
-                    system.autonomy_level,
-                    system.name,
-                    system.developer,
-                    system.deployer,
-                    filer.jurisdiction,
-                    report_affected,
-                    jurisdictions,
-                    period_start,
-                    precision,
-                    detected,
-                    people,
-                    report_deaths,
-                    report_injuries,
-                    reviewed,
-                    REJECTION if status == "rejected" else None,
-                )
+            row = ReportRow(
+                id=report_id,
+                number=number,
+                year=submitted.year,
+                incident_id=incident_id,
+                organization_id=filer.id,
+                status=status,
+                status_reason=REJECTION if status == "rejected" else None,
+                sharing=sharing,
+                revision=1,
+                taxonomy_version=world.taxonomy.version,
+                external_ref=None,
+                created_at=submitted,
+                updated_at=reviewed or submitted,
+                submitted_at=submitted_at(status, submitted),
+                reviewed_at=reviewed,
+                title=title,
+                summary=summary,
+                language=language,
+                event_type=event_type,
+                severity=severity,
+                severity_ordinal=ordinal,
+                eu_categories=eu,
+                harm_domains=shared_domains,
+                harm_types=shared_types,
+                affected_groups=shared_groups,
+                sectors=sectors,
+                causal_entity=causal[0],
+                causal_intent=causal[1],
+                causal_timing=causal[2],
+                system_type=system.system_type,
+                ai_tasks=system.tasks,
+                lifecycle_stage=system.lifecycle_stage,
+                autonomy_level=system.autonomy_level,
+                ai_system_name=system.name,
+                developer=system.developer,
+                deployer=system.deployer,
+                reporting_jurisdiction=filer.jurisdiction,
+                affected_jurisdictions=report_affected,
+                jurisdictions=jurisdictions,
+                occurred_on=period_start,
+                occurred_precision=precision,
+                detected_on=detected,
+                people_affected=people,
+                deaths=report_deaths,
+                injuries=report_injuries,
             )
+            rows.reports.append(astuple(row))
             rows.revisions.append(
-                (
-                    report_id,
-                    1,
-                    canonical.decode(),
-                    sharing,
-                    world.taxonomy.version,
-                    submitted,
-                    filer.id,
-                    None,
-                    f"{filer.name} ({self.actor_label})",
-                    salt,
+                astuple(
+                    RevisionRow(
+                        report_id=report_id,
+                        revision=1,
+                        content=canonical.decode(),
+                        sharing=sharing,
+                        taxonomy_version=world.taxonomy.version,
+                        created_at=submitted,
+                        actor_org_id=filer.id,
+                        actor_key_id=None,
+                        actor_label=f"{filer.name} ({self.actor_label})",
+                        salt=salt,
+                    )
                 )
             )
             rows.events.append(
-                report_event(
+                creation_event(
+                    row,
+                    reference("RPT", submitted.year, number),
+                    incident_ref,
+                    hashlib.sha256((salt or b"") + canonical).hexdigest(),
+                    title,
                     "report.imported",
-                    report_id,
-                    None,
-                    {
-                        "ref": reference("RPT", submitted.year, number),
-                        "incident": incident_ref,
-                        "organization": str(filer.id),
-                        "status": status,
-                        "status_reason": REJECTION if status == "rejected" else None,
-                        "sharing": sharing,
-                        "taxonomy_version": world.taxonomy.version,
-                        "external_ref": None,
-                        "title": title,
-                        "content_sha256": hashlib.sha256((salt or b"") + canonical).hexdigest(),
-                    },
-                    draft=status == "draft",
                 )
             )
             created = submitted if created is None or submitted < created else created
@@ -676,7 +670,7 @@ def sample(
     built: list[dict[str, Any]] = []
     while len(built) < reports_wanted:
         rows = generator.chunk(min(CHUNK, reports_wanted - len(built)))
-        built.extend(dict(zip(GENERATED_COLUMNS, row, strict=True)) for row in rows.reports)
+        built.extend(dict(zip(REPORT_COLUMNS, row, strict=True)) for row in rows.reports)
     return built
 
 
@@ -685,7 +679,7 @@ async def _write(connection: AsyncConnection, rows: Rows, events: list[dict[str,
     t0 = clock()
     await copy_rows(connection, "incidents", ["id", "number", "year", "created_at"], rows.incidents)
     t1 = clock()
-    await copy_rows(connection, "reports", GENERATED_COLUMNS, rows.reports)
+    await copy_rows(connection, "reports", REPORT_COLUMNS, rows.reports)
     t2 = clock()
     await copy_rows(connection, "report_revisions", REVISION_COLUMNS, rows.revisions)
     t3 = clock()

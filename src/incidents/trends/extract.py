@@ -20,8 +20,9 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import Date
 
 from incidents.db import libpq_url
+from incidents.incidents.models import incidents
 from incidents.members.models import organizations
-from incidents.reports.models import incidents, reports
+from incidents.reports.models import reports
 
 _dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
 

@@ -19,10 +19,11 @@ from typing import Any, NamedTuple
 from sqlalchemy import Date, Select, Text, Uuid, bindparam, func, select, union
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.incidents.models import incidents
+from incidents.incidents.schemas import Candidate, Reference
 from incidents.members.schemas import Principal
-from incidents.reports.access import visible_to
-from incidents.reports.models import incidents, reports
-from incidents.reports.schemas import Candidate, Reference
+from incidents.reports.access import visible, visible_to
+from incidents.reports.models import reports
 
 PROBE = 30
 NEAREST = 8
@@ -166,3 +167,38 @@ def _score(row: Any, probe: _Probe) -> Candidate:
         reasons=reasons,
         title=row.title,
     )
+
+
+SIMILAR_FROM = 3
+"""An incident's similar incidents are looked for from its first reports only."""
+
+
+async def similar_to(
+    connection: AsyncConnection, principal: Principal | None, incident: Any, limit: int
+) -> list[Candidate]:
+    """Incidents the caller may see that look like ``incident`` (best score first): the
+    candidates of its first reports, fuzzy titles included, each incident scored as its best."""
+    rows = await connection.execute(
+        select(reports)
+        .where(reports.c.incident_id == incident.id, visible(principal))
+        .order_by(reports.c.number)
+        .limit(SIMILAR_FROM)
+    )
+    found: dict[str, Candidate] = {}
+    for row in rows.all():
+        for candidate in await find_similar(
+            connection,
+            principal,
+            title=row.title,
+            system=row.ai_system_name,
+            developer=row.developer,
+            occurred_on=row.occurred_on,
+            precision=row.occurred_precision,
+            jurisdictions=list(row.jurisdictions),
+            exclude_incident=incident.id,
+            limit=limit,
+        ):
+            known = found.get(candidate.incident.ref)
+            if known is None or candidate.score > known.score:
+                found[candidate.incident.ref] = candidate
+    return sorted(found.values(), key=lambda item: (-item.score, item.incident.ref))[:limit]

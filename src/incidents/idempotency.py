@@ -6,17 +6,43 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Response
-from sqlalchemy import select, update
+from litestar import Request, Response
+from litestar.params import HeaderParameter
+from sqlalchemy import (
+    Column,
+    DateTime,
+    LargeBinary,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Uuid,
+    func,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.db import metadata
 from incidents.errors import Conflict, FieldError, ValidationFailed
 from incidents.members.schemas import Principal
-from incidents.reports.models import idempotency_keys
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("organization_id", Uuid, nullable=False),
+    Column("key", String(255), nullable=False),
+    Column("request_hash", LargeBinary(32), nullable=False),
+    Column("status", SmallInteger),
+    Column("response", LargeBinary),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("organization_id", "key"),
+)
+
 
 HEADER = "Idempotency-Key"
 KEEP_FOR = timedelta(hours=24)
@@ -128,3 +154,32 @@ async def run_once(
         media_type="application/json",
         headers=headers(result) if headers else {},
     )
+
+
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Idempotency-Key",
+        required=False,
+        max_length=255,
+        description="Retrying with the same key and body returns the first answer",
+    ),
+]
+
+
+async def once(
+    request: Request[Any, Any, Any],
+    db: AsyncConnection,
+    principal: Principal,
+    key: str | None,
+    work: Callable[[], Awaitable[Any]],
+    *,
+    status: int = 200,
+    headers: Callable[[Any], dict[str, str]] | None = None,
+) -> Response[bytes]:
+    """Run ``work`` once per Idempotency-Key (the POST handlers' one line of plumbing)."""
+
+    async def fingerprint() -> bytes:
+        return request_hash(request.method, request.url.path, await request.body())
+
+    return await run_once(db, principal, key, fingerprint, work, status=status, headers=headers)
