@@ -29,6 +29,7 @@ from incidents.members.schemas import Principal
 from incidents.openapi import DOWNLOAD_MEDIA_TYPES, download
 from incidents.reports import schemas
 from incidents.reports.access import visible
+from incidents.reports.coded import CODED
 from incidents.reports.filters import FILTERS, Filters
 from incidents.reports.models import reports
 from incidents.reports.reading import report_select, to_report
@@ -131,21 +132,12 @@ def _labeller(
 
 
 # column -> the taxonomy dimension whose labels go beside it ("country": country names)
+# download column -> the dimension its labels come from: the coded fields (reports/coded.py),
+# under their column's name but for the EU categories, which the download names as filed.
 LABELLED = {
-    "reporting_jurisdiction": "country",
-    "severity": "severity",
+    **{field.column: field.dimension for field in CODED if field.column != "eu_categories"},
     "eu_serious_incident": "eu_serious_incident",
-    "harm_domains": "harm_domain",
-    "harm_types": "harm_type",
-    "affected_groups": "affected_group",
-    "causal_entity": "causal_entity",
-    "causal_intent": "causal_intent",
-    "causal_timing": "causal_timing",
-    "system_type": "ai_system_type",
-    "ai_tasks": "ai_task",
-    "lifecycle_stage": "lifecycle_stage",
-    "autonomy_level": "autonomy_level",
-    "sectors": "sector",
+    "reporting_jurisdiction": "country",
     "affected_jurisdictions": "country",
     "jurisdictions": "country",
 }

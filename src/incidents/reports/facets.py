@@ -14,27 +14,17 @@ from incidents.errors import FieldError, ValidationFailed
 from incidents.members.schemas import Principal
 from incidents.pagination import FacetValue
 from incidents.reports.access import visible
+from incidents.reports.coded import CODED
 from incidents.reports.models import reports
 from incidents.taxonomy.service import TaxonomyRegistry
 
-# facet name -> (reports column, holds an array, taxonomy dimension for labels)
+# facet name -> (reports column, holds an array, taxonomy dimension for labels): every coded
+# field (reports/coded.py) and the report's own attributes.
 FACETS: dict[str, tuple[str, bool, str | None]] = {
     "status": ("status", False, None),
     "sharing": ("sharing", False, None),
     "event_type": ("event_type", False, None),
-    "severity": ("severity", False, "severity"),
-    "harm_domain": ("harm_domains", True, "harm_domain"),
-    "harm_type": ("harm_types", True, "harm_type"),
-    "affected_group": ("affected_groups", True, "affected_group"),
-    "sector": ("sectors", True, "sector"),
-    "eu_serious_incident": ("eu_categories", True, "eu_serious_incident"),
-    "causal_entity": ("causal_entity", False, "causal_entity"),
-    "causal_intent": ("causal_intent", False, "causal_intent"),
-    "causal_timing": ("causal_timing", False, "causal_timing"),
-    "system_type": ("system_type", False, "ai_system_type"),
-    "ai_task": ("ai_tasks", True, "ai_task"),
-    "lifecycle_stage": ("lifecycle_stage", False, "lifecycle_stage"),
-    "autonomy_level": ("autonomy_level", False, "autonomy_level"),
+    **{field.name: (field.column, field.many, field.dimension) for field in CODED},
     "language": ("language", False, None),
     "jurisdiction": ("jurisdictions", True, None),
     "reporting_jurisdiction": ("reporting_jurisdiction", False, None),

@@ -16,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
 from incidents.incidents.models import incidents
+from incidents.reports.coded import BY_NAME
 from incidents.reports.content import unknown_code
 from incidents.reports.models import reports
 from incidents.reports.states import Sharing, Status
@@ -23,23 +24,6 @@ from incidents.taxonomy.service import TaxonomyRegistry
 
 MAX_VALUES = 100
 E = TypeVar("E", bound=StrEnum)
-
-# filter name -> (taxonomy dimension, reports column, column holds an array)
-CODED = {
-    "severity": ("severity", "severity", False),
-    "harm_domain": ("harm_domain", "harm_domains", True),
-    "harm_type": ("harm_type", "harm_types", True),
-    "affected_group": ("affected_group", "affected_groups", True),
-    "sector": ("sector", "sectors", True),
-    "eu_serious_incident": ("eu_serious_incident", "eu_categories", True),
-    "causal_entity": ("causal_entity", "causal_entity", False),
-    "causal_intent": ("causal_intent", "causal_intent", False),
-    "causal_timing": ("causal_timing", "causal_timing", False),
-    "system_type": ("ai_system_type", "system_type", False),
-    "ai_task": ("ai_task", "ai_tasks", True),
-    "lifecycle_stage": ("lifecycle_stage", "lifecycle_stage", False),
-    "autonomy_level": ("autonomy_level", "autonomy_level", False),
-}
 
 
 class Filters(msgspec.Struct, kw_only=True, frozen=True):
@@ -241,7 +225,8 @@ def compile_filters(
         else:
             conditions.append(columns.severity_ordinal >= ordinal)
     for name, values in filters.codes:
-        dimension_name, column_name, is_array = CODED[name]
+        field = BY_NAME[name]
+        dimension_name, column_name, is_array = field.dimension, field.column, field.many
         codes: set[str] = set()
         for value in values:
             if value not in current.dimension(dimension_name).codes:

@@ -22,6 +22,7 @@ from sqlalchemy.types import Date
 from incidents.db import libpq_url
 from incidents.incidents.models import incidents
 from incidents.members.models import organizations
+from incidents.reports.coded import CODED
 from incidents.reports.models import reports
 
 _dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # untyped in SQLAlchemy
@@ -35,20 +36,9 @@ COLUMNS: dict[str, Any] = {
     "occurred_precision": reports.c.occurred_precision,
     "event_type": reports.c.event_type,
     "affected": reports.c.affected_jurisdictions,
-    "harm_domains": reports.c.harm_domains,
-    "harm_types": reports.c.harm_types,
-    "sectors": reports.c.sectors,
-    "severity": reports.c.severity,
+    # Every coded column (reports/coded.py): what filters and dimensions read.
+    **{field.column: reports.c[field.column] for field in CODED},
     "severity_ordinal": reports.c.severity_ordinal,
-    "eu_categories": reports.c.eu_categories,
-    "affected_groups": reports.c.affected_groups,
-    "ai_tasks": reports.c.ai_tasks,
-    "causal_entity": reports.c.causal_entity,
-    "causal_intent": reports.c.causal_intent,
-    "causal_timing": reports.c.causal_timing,
-    "system_type": reports.c.system_type,
-    "lifecycle_stage": reports.c.lifecycle_stage,
-    "autonomy_level": reports.c.autonomy_level,
 }
 ALWAYS = ("incident", "incident_key", "occurred_on", "occurred_precision", "event_type")
 # What a brief reads besides: who filed, when, at which level (timeliness and coverage are
@@ -75,15 +65,7 @@ DIMENSION_COLUMNS: dict[str, tuple[str, ...]] = {
     "sub_region": ("affected",),
     "development": ("affected",),
 }
-_ARRAYS = {
-    "affected",
-    "harm_domains",
-    "harm_types",
-    "sectors",
-    "eu_categories",
-    "affected_groups",
-    "ai_tasks",
-}
+_ARRAYS = {"affected", *(field.column for field in CODED if field.many)}
 
 
 def columns_for(dimensions: Iterable[str], filtered: Iterable[str] = ()) -> list[str]:

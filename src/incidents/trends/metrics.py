@@ -13,6 +13,7 @@ from datetime import date
 
 import polars as pl
 
+from incidents.reports.coded import CODED
 from incidents.trends.periods import DIMENSIONS, PER_YEAR, Period
 from incidents.trends.protection import cell_key
 
@@ -24,17 +25,17 @@ _LISTS = {"harm_domain", "harm_subdomain", "harm_type", "sector", "country"}
 _FROM_COUNTRY = {"region", "sub_region", "development"}
 # Finer first: an incident's date is the earliest one given at the finest precision.
 PRECISION_RANK = {"day": 0, "month": 1, "year": 2}
-# Coded attributes kept as lists of every value an incident's reports give.
-_CODED_LISTS = ("harm_types", "sectors", "eu_categories", "affected_groups", "ai_tasks")
-_CODED_SINGLES = (
-    "causal_entity",
-    "causal_intent",
-    "causal_timing",
-    "system_type",
-    "lifecycle_stage",
-    "autonomy_level",
-)
-_RENAMED = {"harm_types": "harm_type", "sectors": "sector"}
+# Coded attributes kept as lists of every value an incident's reports give (severity and the
+# harm domains are derived apart).
+_CODED_LISTS = tuple(f.column for f in CODED if f.many and f.column != "harm_domains")
+_CODED_SINGLES = tuple(f.column for f in CODED if not f.many and f.column != "severity")
+_RENAMED = {"harm_types": "harm_type", "sectors": "sector", "harm_domains": "harm_codes"}
+
+
+def attribute(column: str) -> str:
+    """The incident attribute that holds a coded reports column's values (with ancestors for
+    the harm domains; see ``incidents``)."""
+    return _RENAMED.get(column, column)
 
 
 def period_start(column: str, period: Period) -> pl.Expr:

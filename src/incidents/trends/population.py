@@ -19,9 +19,11 @@ from sqlalchemy import ColumnElement, and_
 
 from incidents.members.schemas import Principal
 from incidents.reports.access import visible
-from incidents.reports.filters import CODED, Filters, compile_filters, country_set, equivalents
+from incidents.reports.coded import BY_NAME
+from incidents.reports.filters import Filters, compile_filters, country_set, equivalents
 from incidents.reports.models import reports
 from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.trends import metrics
 
 Population = Literal["all", "visible"]
 
@@ -89,7 +91,7 @@ def report_columns(filters: Filters) -> list[str]:
     """The report columns (extract.COLUMNS names) the coarse filters read."""
     names: list[str] = []
     for name, _ in filters.codes:
-        names.append(_FRAME_COLUMN[CODED[name][1]])
+        names.append(BY_NAME[name].column)
     if filters.min_severity:
         names.append("severity_ordinal")
     if filters.jurisdiction or filters.region or filters.sub_region or filters.development:
@@ -97,40 +99,6 @@ def report_columns(filters: Filters) -> list[str]:
     if filters.cross_border is not None:
         names.append("affected")
     return names
-
-
-# reports column -> the name extract.py gives it
-_FRAME_COLUMN = {
-    "severity": "severity",
-    "harm_domains": "harm_domains",
-    "harm_types": "harm_types",
-    "affected_groups": "affected_groups",
-    "sectors": "sectors",
-    "eu_categories": "eu_categories",
-    "causal_entity": "causal_entity",
-    "causal_intent": "causal_intent",
-    "causal_timing": "causal_timing",
-    "system_type": "system_type",
-    "ai_tasks": "ai_tasks",
-    "lifecycle_stage": "lifecycle_stage",
-    "autonomy_level": "autonomy_level",
-}
-# The incident attribute (see metrics.incidents) a coded filter tests.
-INCIDENT_ATTRIBUTE = {
-    "severity": "severity",
-    "harm_domains": "harm_codes",
-    "harm_types": "harm_type",
-    "affected_groups": "affected_groups",
-    "sectors": "sector",
-    "eu_categories": "eu_categories",
-    "causal_entity": "causal_entity",
-    "causal_intent": "causal_intent",
-    "causal_timing": "causal_timing",
-    "system_type": "system_type",
-    "ai_tasks": "ai_tasks",
-    "lifecycle_stage": "lifecycle_stage",
-    "autonomy_level": "autonomy_level",
-}
 
 
 def incident_conditions(
@@ -149,11 +117,11 @@ def incident_conditions(
         ordinal = taxonomy.current.dimension("severity").ordinal(filters.min_severity)
         conditions.append(pl.col("severity_ordinal") >= (ordinal or 0))
     for name, values in filters.codes:
-        dimension, column, _ = CODED[name]
+        dimension, column = BY_NAME[name].dimension, BY_NAME[name].column
         wanted: set[str] = set()
         for value in values:
             wanted |= {current.get(code, code) for code in equivalents(taxonomy, dimension, value)}
-        attribute = INCIDENT_ATTRIBUTE[column]
+        attribute = metrics.attribute(column)
         if attribute == "severity":
             conditions.append(pl.col("severity").is_in(sorted(wanted)))
         else:
