@@ -67,7 +67,7 @@ async def test_taxonomy_versions_answer_what_their_schema_says(client: httpx.Asy
 async def test_one_charset_in_a_csv_content_type(
     client: httpx.AsyncClient, members: Members
 ) -> None:
-    # (The trends CSV takes its media type from the same table, exports.MEDIA_TYPES; it reads
+    # (The trends CSV takes its media type from the same table, formats.MEDIA_TYPES; it reads
     # through a database URL of its own, which this in-process app has not.)
     for path in ("/api/v1/reports.csv", "/api/v1/incidents.csv"):
         response = await client.get(path, headers=members.secretariat.headers)

@@ -8,6 +8,7 @@ from typing import Any
 from litestar.openapi.datastructures import ResponseSpec
 
 from incidents.errors import Problem
+from incidents.formats import MEDIA_TYPES
 
 _DESCRIPTIONS = {
     304: "Not modified (the ETag still matches)",
@@ -68,20 +69,13 @@ def documented(
     return specs
 
 
-DOWNLOAD_MEDIA_TYPES = {
-    "csv": "text/csv",
-    "ndjson": "application/x-ndjson",
-    "parquet": "application/vnd.apache.parquet",
-}
-
-
 def download(fmt: str, *statuses: int, what: str = "rows") -> dict[int, ResponseSpec]:
     """A download operation's answers: the file in its own media type, and its problems."""
     specs = problems(*statuses)
     specs[200] = ResponseSpec(
         data_container=bytes if fmt == "parquet" else str,
         description=f"Every matching {what} as {fmt.upper()} (an attachment, streamed)",
-        media_type=DOWNLOAD_MEDIA_TYPES[fmt],
+        media_type=MEDIA_TYPES[fmt],
         generate_examples=False,
     )
     return specs

@@ -13,6 +13,7 @@ from litestar.response import Redirect, Stream
 from litestar.status_codes import HTTP_308_PERMANENT_REDIRECT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.formats import Format, negotiate
 from incidents.idempotency import IdempotencyKey, once
 from incidents.incidents import duplicates, linking, reading, schemas
 from incidents.members.guards import require_secretariat
@@ -63,7 +64,7 @@ class IncidentController(Controller):
         # cross_border is a property of the incident as a whole, not of each report.
         report_filters = msgspec.structs.replace(filters, cross_border=None)
         conditions = compile_filters(report_filters, taxonomy)
-        wanted = exports.negotiate(request)
+        wanted = negotiate(request)
         if wanted != "json":
             return await exports.stream_incidents(
                 request, principal, conditions, filters.cross_border, wanted, taxonomy
@@ -158,7 +159,7 @@ async def _stream_incidents(
     request: Request[Any, Any, Any],
     principal: Principal | None,
     filters: Filters,
-    fmt: exports.Format,
+    fmt: Format,
     taxonomy: TaxonomyRegistry,
 ) -> Stream:
     # cross_border is a property of the incident as a whole, not of each report.

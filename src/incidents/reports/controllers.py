@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from incidents import idempotency
 from incidents.config import Settings
 from incidents.edge import ACCEPTS_KEY
+from incidents.formats import Format, negotiate
 from incidents.idempotency import IdempotencyKey, once
 from incidents.incidents import linking
 from incidents.incidents.schemas import MoveReport
@@ -156,7 +157,7 @@ class ReportController(Controller):
         facets: FacetNames = None,
     ) -> Response[Any]:
         conditions = compile_filters(filters, taxonomy)
-        wanted = exports.negotiate(request)
+        wanted = negotiate(request)
         if wanted != "json":
             return await exports.stream_reports(request, principal, conditions, wanted, taxonomy)
         page = await reading.list_reports(
@@ -373,7 +374,7 @@ async def _stream_reports(
     request: Request[Any, Any, Any],
     principal: Principal | None,
     filters: Filters,
-    fmt: exports.Format,
+    fmt: Format,
     taxonomy: TaxonomyRegistry,
 ) -> Stream:
     conditions = compile_filters(filters, taxonomy)

@@ -10,7 +10,7 @@ import contextlib
 import csv
 import io
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from litestar import Request, get
@@ -21,12 +21,12 @@ from sqlalchemy import ColumnElement, select
 
 from incidents.db import Database
 from incidents.edge import after_request
-from incidents.errors import IncidentsError
+from incidents.formats import MEDIA_TYPES, Format, csv_value
 from incidents.incidents.models import incidents
 from incidents.incidents.reading import summaries
 from incidents.incidents.schemas import IncidentSummary
 from incidents.members.schemas import Principal
-from incidents.openapi import DOWNLOAD_MEDIA_TYPES, download
+from incidents.openapi import download
 from incidents.reports import schemas
 from incidents.reports.access import visible
 from incidents.reports.coded import CODED
@@ -35,35 +35,7 @@ from incidents.reports.models import reports
 from incidents.reports.reading import report_select, to_report
 from incidents.taxonomy.service import TaxonomyRegistry
 
-Format = Literal["json", "csv", "ndjson", "parquet"]
-MEDIA_TYPES: dict[str, str] = {
-    "json": "application/json",
-    "csv": "text/csv",  # Litestar adds "; charset=utf-8" to every text/* type
-    "ndjson": "application/x-ndjson",
-    "parquet": "application/vnd.apache.parquet",
-}
 BATCH = 2_000
-LIST_SEPARATOR = ";"
-
-
-class NotAcceptable(IncidentsError):
-    status, slug, title = 406, "not-acceptable", "Not acceptable"
-
-
-def negotiate(request: Request[Any, Any, Any]) -> Format:
-    """The suffix wins; otherwise the best of Accept; JSON when the client does not say."""
-    path = request.url.path
-    for name in ("csv", "ndjson", "parquet"):
-        if path.endswith(f".{name}"):
-            return name
-    accept = request.headers.get("accept")
-    if not accept:
-        return "json"
-    offered = {media.split(";")[0]: name for name, media in MEDIA_TYPES.items()}
-    best = request.accept.best_match(list(offered), default=None)
-    if best is None:
-        raise NotAcceptable(f"Can answer with {', '.join(offered)}; not with {accept}")
-    return offered[best]  # type: ignore[return-value]  # MEDIA_TYPES keys are Formats
 
 
 # -- flat rows (CSV, Parquet) -----------------------------------------------------------------
@@ -204,22 +176,6 @@ INCIDENT_FIELDS: list[Field] = [
 ]
 
 
-# A spreadsheet reads a cell starting with one of these as a formula (OWASP: CSV injection).
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _csv_value(value: Any) -> Any:
-    if isinstance(value, list):
-        value = LIST_SEPARATOR.join(str(item) for item in value)
-    if value is None:
-        return ""
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
-        return "'" + value  # shown as the text it is, never evaluated
-    return value
-
-
 class _Chunks(io.RawIOBase):
     """A write-only sink that hands over what was written so far, but keeps counting bytes (the
     Parquet footer records absolute offsets)."""
@@ -272,7 +228,7 @@ async def _encoded(
         writer.writerow([name for name, _, _ in fields])
         async for batch in batches:
             for item in batch:
-                writer.writerow([_csv_value(extract(item)) for _, _, extract in fields])
+                writer.writerow([csv_value(extract(item)) for _, _, extract in fields])
             yield text.getvalue().encode()
             text.seek(0)
             text.truncate()
@@ -445,7 +401,7 @@ def _download_handler(
         operation_id=f"Download{title}{fmt.capitalize()}",
         summary=f"Every {what} you may see that matches the filters, as {fmt.upper()}",
         tags=[title],
-        media_type=DOWNLOAD_MEDIA_TYPES[fmt],
+        media_type=MEDIA_TYPES[fmt],
         dependencies=FILTERS,
         responses=download(fmt, 400, 401, 422, what=what),
     )(handler)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -11,6 +10,7 @@ from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency, Provide
 from litestar.params import QueryParameter
 
+from incidents.formats import MEDIA_TYPES, frame_bytes
 from incidents.members.schemas import Principal
 from incidents.openapi import download, problems
 from incidents.reports.filters import Filters, provide_filters
@@ -32,9 +32,8 @@ NOTES = [
     "Incidents whose date is known only to the year are counted apart in monthly and quarterly "
     "tables (year_only rows), never in the year's first period.",
 ]
-# Litestar adds "; charset=utf-8" to text types itself (once).
-CSV = "text/csv"
-PARQUET = "application/vnd.apache.parquet"
+CSV = MEDIA_TYPES["csv"]
+PARQUET = MEDIA_TYPES["parquet"]
 
 
 def _aligned(filters: Filters, span: Window) -> Filters:
@@ -124,13 +123,8 @@ def _download(frame: Any, media: str, name: str, source: Source, by: list[str]) 
             if f"{column}_label" in frame.columns:
                 order.append(f"{column}_label")
         frame = frame.select(order)
-    buffer = io.BytesIO()
-    if media == CSV:
-        frame.write_csv(buffer)
-    else:
-        frame.write_parquet(buffer)
     return Response(
-        content=buffer.getvalue(),
+        content=frame_bytes(frame, "csv" if media == CSV else "parquet"),
         media_type=media,
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
