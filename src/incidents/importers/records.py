@@ -19,10 +19,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor
 from incidents.reports.content import check, derive
+from incidents.reports.copying import write_reports
 from incidents.reports.integrity import content_digest
 from incidents.reports.models import report_revisions, reports
 from incidents.reports.schemas import AISystem, Harm, ReportContent, Source
-from incidents.reports.writer import Filer, NewReport, replace_content, write_reports
+from incidents.reports.writer import Filer, NewReport, replace_content
 from incidents.taxonomy.service import Taxonomy
 
 LIST_FIELDS = {

@@ -32,17 +32,10 @@ from incidents.members.service import actor_for
 from incidents.reports import schemas
 from incidents.reports.access import FILERS, visible
 from incidents.reports.content import check, derive
+from incidents.reports.copying import Placement, Reservation, complete, reserve, stream_reports
 from incidents.reports.filing import content_of
 from incidents.reports.models import reports
-from incidents.reports.writer import (
-    Filer,
-    NewReport,
-    Placement,
-    Reservation,
-    complete,
-    reserve,
-    stream_reports,
-)
+from incidents.reports.writer import Filer, NewReport
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from incidents.validation import MAX_JSON_DEPTH, every_error, too_deep
 
