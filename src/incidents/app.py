@@ -51,14 +51,15 @@ from incidents.health import HealthController
 from incidents.ids import new_id
 from incidents.incidents.controllers import DOWNLOADS as INCIDENT_DOWNLOADS
 from incidents.incidents.controllers import IncidentController
+from incidents.members.authentication import Authenticator
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
 from incidents.members.schemas import Principal
-from incidents.members.service import Authenticator
 from incidents.reports.controllers import DOWNLOADS as REPORT_DOWNLOADS
 from incidents.reports.controllers import ReportController
 from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
 from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.transactions import transaction
 from incidents.trends.controllers import TrendController
 from incidents.validation import handle_validation_exception
 
@@ -196,7 +197,8 @@ async def provide_db(
     principal: NamedDependency[Principal | None],
     taxonomy: NamedDependency[TaxonomyRegistry],
 ) -> AsyncIterator[AsyncConnection]:
-    """The request's transaction: committed when the handler succeeds, rolled back on error.
+    """The request's transaction: committed when the handler succeeds, rolled back on error;
+    what the handler's work promised for after the commit (`after_commit`) runs once it is done.
 
     It takes the other app-wide dependencies (unused) so that Litestar resolves it after them,
     in a step of its own: resolved side by side, when another dependency failed (a filter out
@@ -206,7 +208,7 @@ async def provide_db(
     fails now fails before any connection is taken."""
     del principal, taxonomy
     database: Database = state.database
-    async with database.transaction() as connection:
+    async with transaction(database) as connection:
         yield connection
 
 

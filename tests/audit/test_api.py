@@ -235,3 +235,22 @@ async def test_older_events_about_drafts_are_redacted_when_read(
     assert event["before"] == {"revision": 1}
     assert event["after"] == {"revision": 2, "fields": ["title"]}
     assert "secret" not in listed.text
+
+
+async def test_the_event_list_answers_what_its_schema_says(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    await client.post("/api/v1/reports", json=report_payload(), headers=members.regulator.headers)
+    document = (await client.get("/schema/openapi.json")).json()
+    components = document["components"]["schemas"]
+    page = document["paths"]["/api/v1/audit"]["get"]["responses"]["200"]["content"][
+        "application/json"
+    ]["schema"]["$ref"]
+    page_schema = components[page.rsplit("/", 1)[1]]
+    event_schema = components[page_schema["properties"]["items"]["items"]["$ref"].rsplit("/", 1)[1]]
+    answer = (
+        await client.get("/api/v1/audit", params={"limit": 1}, headers=members.secretariat.headers)
+    ).json()
+    assert set(answer) == set(page_schema["properties"]) == {"items", "next"}
+    assert set(answer["items"][0]) == set(event_schema["properties"])
+    assert answer["next"] == str(answer["items"][0]["seq"])

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.replay import replay_report
+from incidents.audit.replay import LogProblem, ReportEvent, replay_report
 from incidents.audit.service import Actor, EventDraft, append
 from incidents.audit.verify import VerifyResult, verify_all
 from incidents.reports.integrity import content_digest
@@ -374,8 +374,8 @@ async def test_older_events_are_replayed_and_what_they_did_not_record_is_said(
 
 
 def test_the_replay_follows_a_report_through_its_events() -> None:
-    events: list[tuple[int, str, dict[str, Any] | None, dict[str, Any] | None]] = [
-        (
+    events = [
+        ReportEvent(
             1,
             "report.created",
             None,
@@ -391,16 +391,20 @@ def test_the_replay_follows_a_report_through_its_events() -> None:
                 "content_sha256": "a",
             },
         ),
-        (4, "report.updated", {"revision": 1}, {"revision": 2, "content_sha256": "b"}),
-        (5, "report.submit", {"status": "draft"}, {"status": "submitted"}),
-        (7, "report.reject", {"status": "submitted"}, {"status": "rejected", "reason": "No"}),
-        (
+        ReportEvent(4, "report.updated", {"revision": 1}, {"revision": 2, "content_sha256": "b"}),
+        ReportEvent(5, "report.submit", {"status": "draft"}, {"status": "submitted"}),
+        ReportEvent(
+            7, "report.reject", {"status": "submitted"}, {"status": "rejected", "reason": "No"}
+        ),
+        ReportEvent(
             9,
             "report.updated",
             {"revision": 2, "sharing": "TLP:RED"},
             {"revision": 3, "sharing": "TLP:AMBER", "content_sha256": "c"},
         ),
-        (11, "report.moved", {"incident": "INC-2026-000001"}, {"incident": "INC-2026-000002"}),
+        ReportEvent(
+            11, "report.moved", {"incident": "INC-2026-000001"}, {"incident": "INC-2026-000002"}
+        ),
     ]
     report = replay_report("id", events)
     assert (report.status, report.status_reason, report.sharing) == ("rejected", "No", "TLP:AMBER")
@@ -413,10 +417,12 @@ def test_the_replay_follows_a_report_through_its_events() -> None:
     assert report.unknown == set()
     assert report.problems == []
     skipped = replay_report(
-        "id", [events[0], (6, "report.updated", {"revision": 2}, {"revision": 4})]
+        "id", [events[0], ReportEvent(6, "report.updated", {"revision": 2}, {"revision": 4})]
     )
     assert skipped.problems == [
-        (6, "records revision 2 -> 4, but the events before it leave the report at revision 1")
+        LogProblem(
+            6, "records revision 2 -> 4, but the events before it leave the report at revision 1"
+        )
     ]
 
 

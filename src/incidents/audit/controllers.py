@@ -15,7 +15,7 @@ from incidents.audit import events
 from incidents.audit.verify import VerifyResult, verify_database
 from incidents.members.guards import require_secretariat
 from incidents.openapi import problems
-from incidents.pagination import DEFAULT_PAGE_SIZE, PageSize
+from incidents.pagination import DEFAULT_PAGE_SIZE, Page, PageSize
 
 
 class AuditController(Controller):
@@ -43,16 +43,14 @@ class AuditController(Controller):
             ),
         ] = None,
         limit: PageSize = DEFAULT_PAGE_SIZE,
-    ) -> events.EventPage:
-        return await events.list_events(
-            db,
+    ) -> Page[events.Event]:
+        filters = events.EventFilter(
             entity_type=entity_type,
             entity_id=entity_id,
             action=action,
             actor_organization=actor_organization,
-            cursor=cursor,
-            limit=limit,
         )
+        return await events.list_events(db, filters, cursor=cursor, limit=limit)
 
     @get(
         "/verify",

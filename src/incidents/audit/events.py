@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_events
 from incidents.audit.replay import CREATING_ACTIONS
+from incidents.db import as_dict
+from incidents.pagination import Page
 from incidents.reports.integrity import without_draft_content
 
 
@@ -37,9 +39,31 @@ class Event(msgspec.Struct, kw_only=True):
     """About a draft: says that it changed, not what it says (drafts are their submitter's)."""
 
 
-class EventPage(msgspec.Struct, kw_only=True):
-    items: list[Event]
-    next: str | None
+class EventFilter(msgspec.Struct, frozen=True, kw_only=True):
+    """Which events to list: those matching every value given."""
+
+    entity_type: str | None = None
+    entity_id: str | None = None
+    action: str | None = None
+    actor_organization: uuid.UUID | None = None
+
+
+class _Stored(msgspec.Struct, kw_only=True):
+    """An event as stored, with the status its report had just before it."""
+
+    seq: int
+    id: uuid.UUID
+    occurred_at: datetime
+    actor_label: str
+    actor_org_id: uuid.UUID | None
+    actor_key_id: uuid.UUID | None
+    action: str
+    entity_type: str
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    hash: bytes
+    status_before: str | None
 
 
 # The status a report had just before an event: what tells an event about a draft.
@@ -62,7 +86,13 @@ _STATUS_BEFORE = case(
 ).label("status_before")
 
 
-def _event(row: Any) -> Event:
+_LISTED = [
+    *(column for column in audit_events.c if column.name in _Stored.__struct_fields__),
+    _STATUS_BEFORE,
+]
+
+
+def _event(row: _Stored) -> Event:
     before, after = row.before, row.after
     about_draft = row.entity_type == "report" and (
         (after or {}).get("status") == "draft"
@@ -85,33 +115,27 @@ def _event(row: Any) -> Event:
         entity_id=row.entity_id,
         before=before,
         after=after,
-        hash=bytes(row.hash).hex(),
+        hash=row.hash.hex(),
         redacted=about_draft,
     )
 
 
 async def list_events(
-    connection: AsyncConnection,
-    *,
-    entity_type: str | None,
-    entity_id: str | None,
-    action: str | None,
-    actor_organization: uuid.UUID | None,
-    cursor: str | None,
-    limit: int,
-) -> EventPage:
+    connection: AsyncConnection, filters: EventFilter, *, cursor: str | None, limit: int
+) -> Page[Event]:
+    """A page of events in chain order; ``cursor`` is the seq the previous page ended at."""
     table = audit_events
-    query = select(table, _STATUS_BEFORE).order_by(table.c.seq).limit(limit + 1)
+    query = select(*_LISTED).order_by(table.c.seq).limit(limit + 1)
     for column, value in (
-        (table.c.entity_type, entity_type),
-        (table.c.entity_id, entity_id),
-        (table.c.action, action),
-        (table.c.actor_org_id, actor_organization),
+        (table.c.entity_type, filters.entity_type),
+        (table.c.entity_id, filters.entity_id),
+        (table.c.action, filters.action),
+        (table.c.actor_org_id, filters.actor_organization),
     ):
         if value is not None:
             query = query.where(column == value)
     if cursor is not None:
         query = query.where(table.c.seq > int(cursor))
-    rows = (await connection.execute(query)).all()
-    items = [_event(row) for row in rows[:limit]]
-    return EventPage(items=items, next=str(items[-1].seq) if len(rows) > limit else None)
+    rows = (await connection.execute(query)).mappings().all()
+    items = [_event(msgspec.convert(as_dict(row), _Stored)) for row in rows[:limit]]
+    return Page(items=items, next=str(items[-1].seq) if len(rows) > limit else None)

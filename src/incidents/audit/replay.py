@@ -34,8 +34,31 @@ RECORDED_SINCE_REPLAY = ("organization", "external_ref", "status_reason")
 # The reports columns derived from a revision's content (reports.content.derive).
 DERIVED_WITHOUT_CONTENT_VALUES = ("reporting_jurisdiction",)
 
-RawEvent = tuple[int, str, dict[str, Any] | None, dict[str, Any] | None]
-"""(seq, action, before, after) of one event."""
+
+class ReportEvent(msgspec.Struct, array_like=True, frozen=True):
+    """One event of a report, as the verification query aggregates them (a JSON array each)."""
+
+    seq: int
+    action: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class MemberEvent(msgspec.Struct, array_like=True, frozen=True):
+    """One event of an organization or an API key."""
+
+    seq: int
+    entity_type: str
+    entity_id: str
+    action: str
+    after: dict[str, Any] | None
+
+
+class LogProblem(msgspec.Struct, array_like=True, frozen=True):
+    """The log contradicting itself at one event."""
+
+    seq: int
+    reason: str
 
 
 class Difference(msgspec.Struct, kw_only=True):
@@ -81,24 +104,25 @@ class ExpectedReport:
     revisions: list[ExpectedRevision] = field(default_factory=list)
     unknown: set[str] = field(default_factory=set)
     """Attributes the events did not record (older event formats, re-imports before replay)."""
-    problems: list[tuple[int, str]] = field(default_factory=list)
-    """The log contradicting itself: (seq, reason)."""
+    problems: list[LogProblem] = field(default_factory=list)
 
     @property
     def name(self) -> str:
         return self.ref or f"report {self.entity_id}"
 
 
-def replay_report(entity_id: str, events: Iterable[RawEvent]) -> ExpectedReport:
+def replay_report(entity_id: str, events: Iterable[ReportEvent]) -> ExpectedReport:
     """The state a report's events (in seq order) leave it in."""
     report = ExpectedReport(entity_id)
-    for seq, action, before, after in events:
+    for event in events:
+        seq, action, before, after = event.seq, event.action, event.before, event.after or {}
         report.last_seq = seq
-        after = after or {}
         if action in CREATING_ACTIONS:
             _created(report, seq, after)
         elif report.created_seq is None:
-            report.problems.append((seq, f"{action} is recorded before the report was created"))
+            report.problems.append(
+                LogProblem(seq, f"{action} is recorded before the report was created")
+            )
         elif action == "report.updated":
             _updated(report, seq, before or {}, after)
         elif action in TRANSITIONS:
@@ -114,14 +138,14 @@ def replay_report(entity_id: str, events: Iterable[RawEvent]) -> ExpectedReport:
         elif action == "report.moved":
             report.incident, report.incident_seq = after.get("incident"), seq
         else:
-            report.problems.append((seq, f"{action} is not an action the replay knows"))
+            report.problems.append(LogProblem(seq, f"{action} is not an action the replay knows"))
     return report
 
 
 def _created(report: ExpectedReport, seq: int, after: dict[str, Any]) -> None:
     if report.created_seq is not None:
         report.problems.append(
-            (seq, f"created again (first created by event {report.created_seq})")
+            LogProblem(seq, f"created again (first created by event {report.created_seq})")
         )
         return
     report.created_seq = seq
@@ -148,7 +172,7 @@ def _updated(
     number = after.get("revision")
     if number != len(report.revisions) + 1 or before.get("revision") != len(report.revisions):
         report.problems.append(
-            (
+            LogProblem(
                 seq,
                 f"records revision {before.get('revision')} -> {number}, but the events before "
                 f"it leave the report at revision {len(report.revisions)}",
@@ -248,8 +272,8 @@ class ReportCheck:
                 )
             )
 
-        for seq, problem in expected.problems:
-            differ("log", None, None, seq, f"event {seq} {problem}")
+        for problem in expected.problems:
+            differ("log", None, None, problem.seq, f"event {problem.seq} {problem.reason}")
         if expected.created_seq is None:
             differ("row", None, None, None, "in the reports table but created by no audit event")
             return found
@@ -431,14 +455,26 @@ ORGANIZATION_ATTRIBUTES = ("name", "kind", "jurisdiction", "active")
 KEY_ATTRIBUTES = ("organization_id", "prefix", "label", "revoked_at", "key_hash_sha256")
 
 
-def replay_members(
-    events: Iterable[tuple[int, str, str, str, dict[str, Any] | None]],
-) -> tuple[dict[str, ExpectedMember], list[tuple[int, str]]]:
-    """Organizations and keys from (seq, entity_type, entity_id, action, after); problems."""
+class ExpectedMembers(msgspec.Struct, kw_only=True):
+    """Organizations and keys as the log leaves them (by id), and where the log contradicts
+    itself."""
+
+    members: dict[str, ExpectedMember]
+    problems: list[LogProblem]
+
+
+def replay_members(events: Iterable[MemberEvent]) -> ExpectedMembers:
+    """Organizations and keys from their events, in seq order."""
     members: dict[str, ExpectedMember] = {}
-    problems: list[tuple[int, str]] = []
-    for seq, entity_type, entity_id, action, after in events:
-        after = after or {}
+    problems: list[LogProblem] = []
+    for event in events:
+        seq, entity_type, entity_id, action = (
+            event.seq,
+            event.entity_type,
+            event.entity_id,
+            event.action,
+        )
+        after = event.after or {}
         member = members.get(entity_id)
         if action in ("organization.created", "api_key.issued"):
             member = members[entity_id] = ExpectedMember(entity_type, entity_id, seq)
@@ -452,14 +488,14 @@ def replay_members(
                     member.unknown.add(name)
         elif member is None:
             problems.append(
-                (seq, f"{action} of {entity_type} {entity_id}, which was never created")
+                LogProblem(seq, f"{action} of {entity_type} {entity_id}, which was never created")
             )
         elif action in ("organization.updated", "api_key.revoked"):
             member.seq = seq
             member.values.update(after)
         else:
-            problems.append((seq, f"{action} is not an action the replay knows"))
-    return members, problems
+            problems.append(LogProblem(seq, f"{action} is not an action the replay knows"))
+    return ExpectedMembers(members=members, problems=problems)
 
 
 def compare_member(

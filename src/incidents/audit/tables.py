@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import msgspec
@@ -24,9 +25,10 @@ from incidents.audit.replay import (
     Difference,
     ExpectedMember,
     LiveRevision,
+    MemberEvent,
     Merges,
-    RawEvent,
     ReportCheck,
+    ReportEvent,
     compare_member,
     replay_members,
     replay_report,
@@ -52,6 +54,17 @@ _BATCH = 1_000
 # Anti-joins fetch the first MAX_DIFFERENCES rows and count them all.
 _TOTAL = "count(*) OVER () AS found_total"
 _UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+
+
+class StoredCheckpoint(msgspec.Struct, kw_only=True):
+    """A recorded clean run, as an incremental one starts from it."""
+
+    id: int
+    created_at: datetime
+    mode: str
+    seq: int
+    hash: bytes
+    snapshot_xmin: int
 
 
 class Found:
@@ -84,7 +97,7 @@ _REPORT_COLUMNS = [
 ]
 _EVENTS_OF_REPORT = audit_events.alias("report_event")
 _REVISIONS_OF_REPORT = report_revisions.alias("report_revision")
-_event_decoder = msgspec.json.Decoder(list[RawEvent] | None)
+_event_decoder = msgspec.json.Decoder(list[ReportEvent] | None)
 _revision_decoder = msgspec.json.Decoder(list[LiveRevision] | None)
 
 
@@ -177,7 +190,11 @@ class TableCheck:
     verification's snapshot), the findings and the progress."""
 
     def __init__(
-        self, connection: AsyncConnection, progress: Progress | None, base: Any, xmax: int
+        self,
+        connection: AsyncConnection,
+        progress: Progress | None,
+        base: StoredCheckpoint | None,
+        xmax: int,
     ) -> None:
         self.connection = connection
         self.progress = progress
@@ -274,11 +291,13 @@ class TableCheck:
             .where(event.entity_type.in_(("organization", "api_key")))
             .order_by(event.seq)
         )
-        expected, problems = replay_members(
-            (row.seq, row.entity_type, row.entity_id, row.action, row.after) for row in events
+        replayed = replay_members(
+            MemberEvent(row.seq, row.entity_type, row.entity_id, row.action, row.after)
+            for row in events
         )
-        for seq, reason in problems:
-            self.log_problem("member", "member", seq, reason)
+        expected = replayed.members
+        for problem in replayed.problems:
+            self.log_problem("member", "member", problem.seq, problem.reason)
         live: dict[str, dict[str, Any]] = {}
         for row in (await self.connection.execute(select(organizations))).mappings():
             self.checked["organizations"] += 1
@@ -465,6 +484,8 @@ class TableCheck:
         """An incremental run re-hashes the older events its re-checked rows were compared
         with (and those of incidents, members and taxonomy): each must match its own hash and
         the next event's link, so editing one would mean rewriting the chain up to its head."""
+        if self.base is None:
+            return []  # a full run has re-hashed every event already
         event = audit_events
         following = audit_events.alias("next_event")
         changed: Select[Any] = select(literal_column("id::text")).select_from(

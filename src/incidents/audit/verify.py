@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import msgspec
 from sqlalchemy import insert, select, text
@@ -24,8 +24,8 @@ from incidents.audit.models import audit_checkpoints, audit_events
 from incidents.audit.replay import Difference, ReportCheck
 from incidents.audit.service import ChainProblem
 from incidents.audit.service import verify as verify_chain
-from incidents.audit.tables import Progress, TableCheck
-from incidents.db import Database
+from incidents.audit.tables import Progress, StoredCheckpoint, TableCheck
+from incidents.db import Database, as_dict
 
 # An incremental run infers each row's full transaction id from its 32-bit xmin; that holds for
 # transactions less than 2^31 old, so a checkpoint further back than this is not used.
@@ -126,9 +126,15 @@ async def record_checkpoint(connection: AsyncConnection, result: VerifyResult, a
     return checkpoint_id
 
 
-async def latest_checkpoint(connection: AsyncConnection) -> Any:
+async def latest_checkpoint(connection: AsyncConnection) -> StoredCheckpoint | None:
     table = audit_checkpoints
-    return (await connection.execute(select(table).order_by(table.c.id.desc()).limit(1))).first()
+    columns = [table.c[name] for name in StoredCheckpoint.__struct_fields__]
+    row = (
+        (await connection.execute(select(*columns).order_by(table.c.id.desc()).limit(1)))
+        .mappings()
+        .first()
+    )
+    return None if row is None else msgspec.convert(as_dict(row), StoredCheckpoint)
 
 
 async def verify_all(
@@ -159,7 +165,7 @@ async def verify_all(
     chain = await verify_chain(
         connection,
         expected_head=expected_head,
-        after=(base.seq, bytes(base.hash)) if base is not None else None,
+        after=(base.seq, base.hash) if base is not None else None,
         progress=run.step("events"),
     )
     if base is not None:
@@ -168,7 +174,7 @@ async def verify_all(
                 select(audit_events.c.hash).where(audit_events.c.seq == base.seq)
             )
         ).scalar()
-        if at_checkpoint is None or bytes(at_checkpoint) != bytes(base.hash):
+        if at_checkpoint is None or bytes(at_checkpoint) != base.hash:
             chain.problems.append(
                 ChainProblem(
                     seq=base.seq,
@@ -217,9 +223,13 @@ async def verify_all(
     return result
 
 
-def _checkpoint(row: Any) -> Checkpoint:
+def _checkpoint(stored: StoredCheckpoint) -> Checkpoint:
     return Checkpoint(
-        id=row.id, created_at=row.created_at, mode=row.mode, seq=row.seq, hash=bytes(row.hash).hex()
+        id=stored.id,
+        created_at=stored.created_at,
+        mode=stored.mode,
+        seq=stored.seq,
+        hash=stored.hash.hex(),
     )
 
 

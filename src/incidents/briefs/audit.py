@@ -12,12 +12,13 @@ Every published figure bounds the sum of its signatures: a perturbed figure p li
 [p - D, p + D] of the truth, a figure in the band within [0, k - 1 + D]; withheld figures bound
 nothing. For each cell in the band, the smallest and the largest value it can take under all
 these bounds are found with HiGHS (SciPy's ``linprog``); the brief passes when every such
-interval is at least k wide.
+interval is at least k wide. Where one is not, `audit_figures` withholds more figures until none
+is narrower.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import msgspec
 import numpy as np
@@ -25,7 +26,12 @@ import polars as pl
 from scipy import sparse
 from scipy.optimize import linprog
 
+from incidents.briefs.figures import Book, Universe
+from incidents.briefs.schemas import AuditSummary, Figure
+from incidents.trends.protection import Method
+
 INFINITY = float("inf")
+MAX_WITHHELD_ROUNDS = 200
 
 
 class Interval(msgspec.Struct, frozen=True):
@@ -152,3 +158,89 @@ def _solve(
         raise RuntimeError(f"the disclosure audit's linear program failed: {result.message}")
     marginals = np.asarray(result.ineqlin.marginals)
     return float(result.fun), [int(row) for row in np.flatnonzero(np.abs(marginals) > 1e-9)]
+
+
+class Audited(msgspec.Struct, kw_only=True):
+    summary: AuditSummary
+    figures: dict[str, Figure]
+    """Every figure as it may be published: those the audit withheld marked so."""
+
+
+def audit_figures(
+    book: Book,
+    figures: Mapping[str, Figure],
+    memberships: Mapping[Universe, pl.DataFrame],
+    method: Method,
+) -> Audited:
+    """Audit the shown figures; withhold more until every protected cell's interval is at
+    least k wide, or give up (the brief then cannot be published).
+
+    Withholding a figure removes a bound and so only widens intervals: after the first round,
+    only the cells that failed are checked again.
+    """
+    figures = dict(figures)
+    shown = [name for name in book.conditions if name in book.shown]
+    widths: dict[str, float] = {}
+    pending: set[str] | None = None
+    withheld = 0
+    passed = False
+    for _ in range(MAX_WITHHELD_ROUNDS):
+        failing: list[Interval] = []
+        for universe, members in memberships.items():
+            names = [name for name in shown if book.conditions[name].universe == universe]
+            protected = [
+                name
+                for name in names
+                if figures[name].status == "below_k" and (pending is None or name in pending)
+            ]
+            if not protected:
+                continue
+            found = intervals(members, _bounds(names, figures, method), protected)
+            for name, interval in found.items():
+                widths[name] = interval.width
+                if interval.width < method.k:
+                    failing.append(interval)
+        pending = {name for name, width in widths.items() if width < method.k}
+        if not failing:
+            passed = True
+            break
+        # Withhold the smallest published figure that holds a failing interval in.
+        binding = {
+            name
+            for interval in failing
+            for name in interval.binding
+            if figures[name].status == "published"
+        }
+        if not binding:
+            break
+        candidate = min(binding, key=lambda name: (figures[name].value or 0, name))
+        figures[candidate] = Figure(value=None, status="withheld")
+        withheld += 1
+    summary = AuditSummary(
+        passed=passed,
+        protected_cells=len(widths),
+        narrowest=min(widths.values(), default=None),
+        required=method.k,
+        withheld=withheld,
+    )
+    return Audited(summary=summary, figures=figures)
+
+
+def _bounds(
+    names: Iterable[str], figures: Mapping[str, Figure], method: Method
+) -> dict[str, tuple[float, float]]:
+    """What each figure tells of its true count: [p - D, p + D] around a perturbed figure, [0,
+    k - 1 + D] for one in the band; a withheld figure tells nothing."""
+    bounds: dict[str, tuple[float, float]] = {}
+    for name in names:
+        figure = figures[name]
+        if figure.status == "withheld":
+            continue
+        if figure.status == "below_k" or figure.value is None:
+            bounds[name] = (0.0, float(method.k - 1 + method.noise))
+        else:
+            bounds[name] = (
+                float(max(0, figure.value - method.noise)),
+                float(figure.value + method.noise),
+            )
+    return bounds

@@ -5,30 +5,25 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from litestar import Controller, Request, get, patch, post
-from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar import Controller, get, patch, post
+from litestar.di import NamedDependency, Provide
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.errors import Forbidden
 from incidents.members import schemas, service
-from incidents.members.guards import require_member, require_secretariat
+from incidents.members.authentication import Authenticator
+from incidents.members.guards import provide_authenticator, require_member, require_secretariat
 from incidents.openapi import problems
 from incidents.pagination import Page
 from incidents.taxonomy.service import TaxonomyRegistry
 
 
-def _may_manage_keys_of(principal: schemas.Principal, organization_id: uuid.UUID) -> None:
-    if principal.kind != "secretariat" and principal.organization_id != organization_id:
-        raise Forbidden(
-            "Only the secretariat or the organization itself may see or revoke its keys"
-        )
-
-
 class MemberController(Controller):
     path = "/api/v1"
     tags = ("Members",)
+    dependencies = {  # noqa: RUF012 - Litestar's own attribute type
+        "authenticator": Provide(provide_authenticator)
+    }
 
     @get(
         "/me",
@@ -97,15 +92,13 @@ class MemberController(Controller):
         self,
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[schemas.Principal],
-        request: Request[object, object, State],
+        authenticator: NamedDependency[Authenticator],
         organization_id: FromPath[uuid.UUID],
         data: JSONBody[schemas.OrganizationUpdate],
     ) -> schemas.Organization:
-        updated = await service.update_organization(
-            db, service.actor_for(principal), organization_id, data
+        return await service.update_organization(
+            db, service.actor_for(principal), organization_id, data, authenticator
         )
-        request.app.state.authenticator.forget()
-        return updated
 
     @get(
         "/organizations/{organization_id:uuid}/keys",
@@ -120,8 +113,7 @@ class MemberController(Controller):
         principal: NamedDependency[schemas.Principal],
         organization_id: FromPath[uuid.UUID],
     ) -> Page[schemas.ApiKey]:
-        _may_manage_keys_of(principal, organization_id)
-        return Page(items=await service.list_keys(db, organization_id))
+        return Page(items=await service.list_keys(db, organization_id, seen_by=principal))
 
     @post(
         "/organizations/{organization_id:uuid}/keys",
@@ -153,11 +145,7 @@ class MemberController(Controller):
         self,
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[schemas.Principal],
-        request: Request[object, object, State],
+        authenticator: NamedDependency[Authenticator],
         key_id: FromPath[uuid.UUID],
     ) -> schemas.ApiKey:
-        key = await service.get_key(db, str(key_id))
-        _may_manage_keys_of(principal, key.organization_id)
-        revoked = await service.revoke_key(db, service.actor_for(principal), key_id)
-        request.app.state.authenticator.forget(key_id)
-        return revoked
+        return await service.revoke_key(db, principal, key_id, authenticator)

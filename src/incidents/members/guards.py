@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from incidents.errors import Forbidden, Unauthorized
+from incidents.members.authentication import Authenticator
 from incidents.members.schemas import Principal
-from incidents.members.service import Authenticator
 
 PRINCIPAL_KEY = "principal"
 
@@ -43,6 +44,12 @@ async def provide_principal(request: ASGIConnection[Any, Any, Any, Any]) -> Prin
     return principal_of(request)
 
 
+async def provide_authenticator(state: State) -> Authenticator:
+    """The process's key cache, for the services that must drop keys from it."""
+    authenticator: Authenticator = state.authenticator
+    return authenticator
+
+
 async def require_member(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
@@ -54,12 +61,6 @@ async def require_secretariat(
     connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
 ) -> None:
     _require_kind(connection, "secretariat")
-
-
-async def require_regulator(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    _require_kind(connection, "regulator")
 
 
 def _require_kind(connection: ASGIConnection[Any, Any, Any, Any], kind: str) -> None:

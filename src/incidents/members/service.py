@@ -1,31 +1,26 @@
-"""Organizations and API keys: creation, listing, issuing, revoking and authenticating."""
+"""Organizations and their API keys: adding, changing, listing, issuing and revoking, and who
+may manage which keys."""
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-import string
-import time
+import functools
 import uuid
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import msgspec
-from sqlalchemy import RowMapping, select, update
+from sqlalchemy import RowMapping, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append, key_fingerprint
-from incidents.db import Database, as_dict
-from incidents.errors import Conflict, FieldError, NotFound, Unauthorized, ValidationFailed
+from incidents.db import as_dict
+from incidents.errors import Conflict, FieldError, Forbidden, NotFound, ValidationFailed
 from incidents.members import schemas
+from incidents.members.authentication import Authenticator, new_key
+from incidents.members.authentication import hash_key as hash_key
 from incidents.members.models import api_keys, organizations
-
-KEY_SCHEME = "inc"
-_PREFIX_ALPHABET = string.ascii_letters + string.digits
-_KEY_PATTERN = re.compile(r"^inc_[A-Za-z0-9]{8}_[A-Za-z0-9_-]{43}$")
-_TOUCH_INTERVAL = timedelta(minutes=1)
+from incidents.transactions import after_commit
 
 
 def _organization(row: RowMapping) -> schemas.Organization:
@@ -38,15 +33,20 @@ def _api_key(row: RowMapping) -> schemas.ApiKey:
     )
 
 
-def hash_key(key: str) -> bytes:
-    # Keys carry 256 random bits, so a fast hash is enough: nothing to brute-force.
-    return hashlib.sha256(key.encode()).digest()
+def actor_for(principal: schemas.Principal) -> Actor:
+    return Actor(
+        label=f"{principal.organization_name} ({principal.key_prefix})",
+        org_id=principal.organization_id,
+        key_id=principal.key_id,
+    )
 
 
-def new_key() -> tuple[str, str]:
-    """(prefix, full key): ``inc_<8 visible chars>_<43 chars of secret>``."""
-    prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(8))
-    return f"{KEY_SCHEME}_{prefix}", f"{KEY_SCHEME}_{prefix}_{secrets.token_urlsafe(32)}"
+def may_manage_keys_of(principal: schemas.Principal, organization_id: uuid.UUID) -> None:
+    """An organization sees and revokes its own keys; the secretariat, everyone's."""
+    if principal.kind != "secretariat" and principal.organization_id != organization_id:
+        raise Forbidden(
+            "Only the secretariat or the organization itself may see or revoke its keys"
+        )
 
 
 async def create_organization(
@@ -124,7 +124,10 @@ async def update_organization(
     actor: Actor,
     organization_id: uuid.UUID,
     data: schemas.OrganizationUpdate,
+    authenticator: Authenticator | None = None,
 ) -> schemas.Organization:
+    """Rename, deactivate or reactivate; with an ``authenticator``, its keys as it knew them are
+    dropped once this commits (a deactivated organization's keys stop working there at once)."""
     before = await get_organization(connection, organization_id)
     changes = {
         field: value
@@ -164,6 +167,8 @@ async def update_organization(
             )
         ],
     )
+    if authenticator is not None:
+        after_commit(connection, authenticator.forget)
     return after
 
 
@@ -173,7 +178,7 @@ async def issue_key(
     organization = await get_organization(connection, organization_id)
     if not organization.active:
         raise Conflict(f"{organization.name} is inactive; reactivate it before issuing keys")
-    prefix, key = new_key()
+    made = new_key()
     table = api_keys
     row = (
         (
@@ -181,8 +186,8 @@ async def issue_key(
                 table.insert()
                 .values(
                     organization_id=organization_id,
-                    prefix=prefix,
-                    key_hash=hash_key(key),
+                    prefix=made.prefix,
+                    key_hash=hash_key(made.key),
                     label=label,
                 )
                 .returning(table)
@@ -203,19 +208,25 @@ async def issue_key(
                 None,
                 {
                     "organization_id": str(organization_id),
-                    "prefix": prefix,
+                    "prefix": made.prefix,
                     "label": label,
-                    "key_hash_sha256": key_fingerprint(hash_key(key)),
+                    "key_hash_sha256": key_fingerprint(hash_key(made.key)),
                 },
             )
         ],
     )
-    return schemas.IssuedKey(**msgspec.structs.asdict(issued), key=key)
+    return schemas.IssuedKey(**msgspec.structs.asdict(issued), key=made.key)
 
 
 async def list_keys(
-    connection: AsyncConnection, organization_id: uuid.UUID
+    connection: AsyncConnection,
+    organization_id: uuid.UUID,
+    seen_by: schemas.Principal | None = None,
 ) -> list[schemas.ApiKey]:
+    """An organization's keys, never their secrets; ``seen_by`` is the key asking over the API
+    (None: the operator at the console)."""
+    if seen_by is not None:
+        may_manage_keys_of(seen_by, organization_id)
     await get_organization(connection, organization_id)
     table = api_keys
     rows = await connection.execute(
@@ -239,24 +250,38 @@ async def get_key(connection: AsyncConnection, key_id_or_prefix: str) -> schemas
 
 
 async def revoke_key(
-    connection: AsyncConnection, actor: Actor, key_id: uuid.UUID
+    connection: AsyncConnection,
+    by: schemas.Principal | Actor,
+    key_id: uuid.UUID,
+    authenticator: Authenticator | None = None,
 ) -> schemas.ApiKey:
-    table = api_keys
+    """Revoke a key, by a key over the API (its own organization's, or any for the secretariat)
+    or by the operator at the console (an Actor). Revoking a revoked key changes nothing.
+
+    With an ``authenticator``, the key is dropped from it once this commits: from then on, the
+    key is refused by this process at once (see `Authenticator`)."""
     existing = await get_key(connection, str(key_id))
-    if existing.revoked_at is not None:
-        return existing
+    if isinstance(by, schemas.Principal):
+        may_manage_keys_of(by, existing.organization_id)
+        actor = actor_for(by)
+    else:
+        actor = by
+    table = api_keys
     row = (
         (
             await connection.execute(
                 table.update()
-                .where(table.c.id == key_id)
+                # Of two revocations at once, the second waits here and then finds none to do.
+                .where(table.c.id == key_id, table.c.revoked_at.is_(None))
                 .values(revoked_at=datetime.now(UTC))
                 .returning(table)
             )
         )
         .mappings()
-        .one()
+        .one_or_none()
     )
+    if row is None:
+        return await get_key(connection, str(key_id))
     revoked = _api_key(row)
     await append(
         connection,
@@ -271,6 +296,8 @@ async def revoke_key(
             )
         ],
     )
+    if authenticator is not None:
+        after_commit(connection, functools.partial(authenticator.forget, key_id))
     return revoked
 
 
@@ -280,85 +307,3 @@ async def has_secretariat(connection: AsyncConnection) -> bool:
         select(table.c.id).where(table.c.kind == "secretariat").limit(1)
     )
     return found.first() is not None
-
-
-class Authenticator:
-    """Bearer key -> Principal, with a short cache so that a busy key costs no query."""
-
-    def __init__(self, database: Database, cache_seconds: float) -> None:
-        self._database = database
-        self._cache_seconds = cache_seconds
-        self._cache: dict[bytes, tuple[float, schemas.Principal]] = {}
-
-    async def authenticate(self, authorization: str) -> schemas.Principal:
-        scheme, _, token = authorization.partition(" ")
-        token = token.strip()
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthorized("Use the header `Authorization: Bearer <api key>`")
-        if not _KEY_PATTERN.match(token):
-            raise Unauthorized("The API key is malformed")
-        digest = hash_key(token)
-        now = time.monotonic()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        principal = await self._lookup(digest)
-        if self._cache_seconds > 0:
-            if len(self._cache) > 10_000:
-                self._cache.clear()
-            self._cache[digest] = (now + self._cache_seconds, principal)
-        return principal
-
-    def forget(self, key_id: uuid.UUID | None = None) -> None:
-        """Drop cached keys (one, or all) so a revocation takes effect at once here."""
-        if key_id is None:
-            self._cache.clear()
-            return
-        for digest, (_, principal) in list(self._cache.items()):
-            if principal.key_id == key_id:
-                del self._cache[digest]
-
-    async def _lookup(self, digest: bytes) -> schemas.Principal:
-        keys = api_keys
-        query = (
-            select(
-                keys.c.id,
-                keys.c.prefix,
-                keys.c.revoked_at,
-                keys.c.last_used_at,
-                organizations.c.id.label("organization_id"),
-                organizations.c.name,
-                organizations.c.kind,
-                organizations.c.jurisdiction,
-                organizations.c.active,
-            )
-            .join(organizations, organizations.c.id == keys.c.organization_id)
-            .where(keys.c.key_hash == digest)
-        )
-        async with self._database.transaction() as connection:
-            row = (await connection.execute(query)).one_or_none()
-            if row is None or row.revoked_at is not None:
-                raise Unauthorized("The API key is unknown or has been revoked")
-            if not row.active:
-                raise Unauthorized("The organization of this API key is inactive")
-            now = datetime.now(UTC)
-            if row.last_used_at is None or now - row.last_used_at > _TOUCH_INTERVAL:
-                await connection.execute(
-                    update(keys).where(keys.c.id == row.id).values(last_used_at=now)
-                )
-        return schemas.Principal(
-            organization_id=row.organization_id,
-            organization_name=row.name,
-            kind=row.kind,
-            jurisdiction=row.jurisdiction,
-            key_id=row.id,
-            key_prefix=row.prefix,
-        )
-
-
-def actor_for(principal: schemas.Principal) -> Actor:
-    return Actor(
-        label=f"{principal.organization_name} ({principal.key_prefix})",
-        org_id=principal.organization_id,
-        key_id=principal.key_id,
-    )
