@@ -21,7 +21,7 @@ def test_settings_read_typed_values_from_prefixed_environment() -> None:
     assert settings.data_dir == Path("/srv/registry")
     assert settings.log_format == "json"
     assert settings.suppression_k == 10
-    assert settings.embedded
+    assert settings.database_url is None
 
 
 def test_explicit_overrides_win_over_environment() -> None:
