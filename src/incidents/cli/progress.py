@@ -27,35 +27,34 @@ class Progress:
         self._open = contextlib.ExitStack()
 
     def __call__(self, label: str, done: int, total: int) -> None:
-        if label != self._label:
+        counts = f"{done:,}/{total:,}"
+        bar = self._bar
+        if bar is None or label != self._label:
             self.close()
-            self._label = label
-        bar = self._bar or self._start(label, total)
+            bar = self._begin(label, done, total, counts)
         bar.length = total
-        step = done - bar.pos
-        bar.update(step, f"{done:,}/{total:,}")
-        if step <= 0:  # update() draws only when the count moves
-            bar.render_progress()
+        if done > bar.pos:
+            bar.update(done - bar.pos, counts)
         if done >= total:
             self.close()
 
-    def _start(self, label: str, total: int) -> ProgressBar[str | None]:
-        bar = self._open.enter_context(
-            click.progressbar(
-                length=total,
-                label=label,
-                item_show_func=_counts,
-                bar_template="%(label)s [%(bar)s] %(info)s",
-                fill_char="#",
-                empty_char=".",
-                width=BAR_WIDTH,
-                show_eta=False,
-                show_percent=False,
-                file=sys.stderr,
-                hidden=not sys.stderr.isatty(),
-            )
+    def _begin(self, label: str, done: int, total: int, counts: str) -> ProgressBar[str | None]:
+        bar = click.progressbar(
+            length=total,
+            label=label,
+            item_show_func=_counts,
+            bar_template="%(label)s [%(bar)s] %(info)s",
+            fill_char="#",
+            empty_char=".",
+            width=BAR_WIDTH,
+            show_eta=False,
+            show_percent=False,
+            file=sys.stderr,
+            hidden=not sys.stderr.isatty(),
         )
-        self._bar = bar
+        # Set before entering, which draws the first frame: it shows where the phase stands.
+        bar.pos, bar.current_item = done, counts
+        self._bar, self._label = self._open.enter_context(bar), label
         return bar
 
     def close(self) -> None:
