@@ -71,7 +71,7 @@ class EmbeddedCluster:
         self._users: int | None = None  # the lock file's descriptor while this process uses it
 
     def admin_url(self, database: str = "postgres") -> str:
-        """A libpq URL for ``database`` on this cluster, through its socket (no password)."""
+        """The superuser's libpq URL for ``database`` on this cluster: its socket, no password."""
         assert self._socket_dir is not None, "start() first"
         return libpq_url(
             URL.create(

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 import click
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from incidents.cli.shared import load_settings, run_with_database
 from incidents.db import Database
@@ -17,28 +20,18 @@ def db() -> None:
 @click.argument("revision", default="head")
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION (default: head)."""
-    from incidents.migrate import current_revision, upgrade
+    from incidents.migrate import upgrade
 
-    async def work(database: Database) -> str | None:
-        await upgrade(database.engine, revision)
-        async with database.connect() as connection:
-            return await current_revision(connection)
-
-    click.echo(f"at {run_with_database(load_settings(), work, migrate=False)}")
+    click.echo(f"at {_migrate(upgrade, revision)}")
 
 
 @db.command("downgrade")
 @click.argument("revision")
 def db_downgrade(revision: str) -> None:
     """Revert migrations down to REVISION ("base" removes every table)."""
-    from incidents.migrate import current_revision, downgrade
+    from incidents.migrate import downgrade
 
-    async def work(database: Database) -> str | None:
-        await downgrade(database.engine, revision)
-        async with database.connect() as connection:
-            return await current_revision(connection)
-
-    click.echo(f"at {run_with_database(load_settings(), work, migrate=False) or 'base'}")
+    click.echo(f"at {_migrate(downgrade, revision) or 'base'}")
 
 
 @db.command("current")
@@ -54,3 +47,15 @@ def db_current() -> None:
     head = head_revision()
     note = "" if current == head else "  (upgrade needed)"
     click.echo(f"current: {current or 'base'}  head: {head}{note}")
+
+
+def _migrate(move: Callable[[AsyncEngine, str], Awaitable[None]], revision: str) -> str | None:
+    """Move the schema to ``revision``; the revision it is then at (None: base)."""
+    from incidents.migrate import current_revision
+
+    async def work(database: Database) -> str | None:
+        await move(database.engine, revision)
+        async with database.connect() as connection:
+            return await current_revision(connection)
+
+    return run_with_database(load_settings(), work, migrate=False)

@@ -92,10 +92,8 @@ async def taxonomy_registry(database: Database) -> TaxonomyRegistry:
     return registry
 
 
-def user_error(error: Exception) -> str | None:
+def _user_error(error: Exception) -> str | None:
     """The one line a person reads for an error their input caused (None: not such an error)."""
-    from alembic.util import CommandError
-
     if isinstance(error, IncidentsError):
         detail = "; ".join(f"{e.field}: {e.message}" for e in error.errors or [])
         return f"{error.detail}{' (' + detail + ')' if detail else ''}"
@@ -104,7 +102,12 @@ def user_error(error: Exception) -> str | None:
         field = where.rstrip("`")
         message = plain_message(reason)
         return f"{field}: {message}" if field else message
-    if isinstance(error, CommandError | SettingsError | DatabaseUnavailable | EmbeddedError):
+    if isinstance(error, SettingsError | DatabaseUnavailable | EmbeddedError):
+        return str(error)
+    # Only a command that ran migrations can meet Alembic's errors; importing Alembic here
+    # otherwise would log its set-up under `serve`'s logging, around the one line.
+    alembic = sys.modules.get("alembic.util")
+    if alembic is not None and isinstance(error, alembic.CommandError):
         return str(error)
     return None
 
@@ -117,7 +120,7 @@ class Commands(click.Group):
         try:
             return super().invoke(ctx)
         except Exception as error:
-            message = user_error(error)
+            message = _user_error(error)
             if message is None:
                 raise
             fail(message)
