@@ -3,20 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import logging
 import re
 import shlex
+import socket
 import tomllib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import text
 
-from incidents.cli import main
+from incidents.cli import main, shared
+from incidents.cli.progress import Progress
+from incidents.config import Settings, settings_from_env
 from incidents.db import create_engine
+from incidents.taxonomy.service import TaxonomyRegistry
 from tests.datasets import AIID_VARIABLE, aiid_snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "examples"
 
 
 @pytest.fixture
@@ -218,3 +226,131 @@ def test_the_aiid_snapshot_is_found_through_its_variable(
     monkeypatch.setattr("tests.datasets.DEFAULT_AIID_SNAPSHOT", tmp_path / "elsewhere")
     with pytest.raises(pytest.skip.Exception, match=AIID_VARIABLE):
         aiid_snapshot()
+
+
+@pytest.fixture
+def root_logging() -> Iterator[None]:
+    """Commands that configure logging (serve, generate) leave the test's logging as it was."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:], root.level = handlers, level
+
+
+@pytest.fixture
+def port_in_use() -> Iterator[int]:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        yield int(taken.getsockname()[1])
+
+
+def _reads_and_registries(
+    monkeypatch: pytest.MonkeyPatch,
+) -> tuple[list[Settings], list[TaxonomyRegistry]]:
+    """Every reading of the settings and every taxonomy registry built, as they happen."""
+    reads: list[Settings] = []
+    registries: list[TaxonomyRegistry] = []
+
+    def read(
+        environ: Mapping[str, str] | None = None, overrides: Mapping[str, object] | None = None
+    ) -> Settings:
+        reads.append(settings_from_env(environ, overrides))
+        return reads[-1]
+
+    built = TaxonomyRegistry.__init__
+
+    def build(registry: TaxonomyRegistry, check_every: float = 10.0) -> None:
+        registries.append(registry)
+        built(registry, check_every)
+
+    monkeypatch.setattr(shared, "settings_from_env", read)
+    monkeypatch.setattr(TaxonomyRegistry, "__init__", build)
+    return reads, registries
+
+
+KENYA = ["--name", "Kenya Data Commission", "--kind", "regulator", "--jurisdiction", "KE"]
+
+
+@pytest.mark.usefixtures("root_logging")
+@pytest.mark.parametrize(
+    ("command", "exit_code", "registries"),
+    [
+        ("db current", 0, 0),
+        ("db upgrade", 0, 0),
+        ("members add-org --name Once --kind research", 0, 0),
+        ("members list-orgs", 0, 0),
+        ("members list-keys", 0, 0),
+        ("taxonomy check", 0, 0),
+        ("taxonomy load", 0, 0),
+        ("taxonomy diff 1 1", 0, 0),
+        ("import csv {csv} --mapping {mapping}", 0, 1),
+        ("generate --reports 100 --years 1", 0, 1),
+        # Refused once the registry is read (an unknown region), before any work is stored.
+        ("brief --period 2025 --scope region=Atlantis --out {tmp}/brief", 1, 1),
+    ],
+)
+def test_a_command_reads_its_settings_once_and_builds_at_most_one_taxonomy_registry(
+    run: CliRunner,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    command: str,
+    exit_code: int,
+    registries: int,
+) -> None:
+    if command.startswith("import"):
+        assert run.invoke(main, ["members", "add-org", *KENYA]).exit_code == 0
+    csv, mapping = EXAMPLES / "national-register.csv", EXAMPLES / "national-register.toml"
+    arguments = shlex.split(command.format(csv=csv, mapping=mapping, tmp=tmp_path))
+    reads, built = _reads_and_registries(monkeypatch)
+    result = run.invoke(main, arguments)
+    assert result.exit_code == exit_code, result.output
+    assert len(reads) == 1, f"`{command}` read its settings {len(reads)} times"
+    assert len(built) == registries
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_audit_verify_and_serve_read_their_settings_once(
+    run: CliRunner, monkeypatch: pytest.MonkeyPatch, port_in_use: int
+) -> None:
+    reads, _ = _reads_and_registries(monkeypatch)
+    assert run.invoke(main, ["audit", "verify", "--no-checkpoint"]).exit_code == 0
+    assert len(reads) == 1
+    busy = run.invoke(main, ["serve", "--port", str(port_in_use)])
+    assert busy.exit_code == 1
+    assert f"error: port {port_in_use} on 127.0.0.1 is in use" in busy.output
+    assert len(reads) == 2
+    assert reads[-1].port == port_in_use
+
+
+def test_progress_on_a_terminal_is_one_bar_per_phase_redrawn_in_place(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    terminal = Terminal()
+    monkeypatch.setattr("sys.stderr", terminal)
+    with Progress() as progress:
+        for done in (0, 2_500, 5_000):
+            progress("verifying reports", done, 5_000)
+        progress("verifying keys   ", 1, 3)  # ends short: the next line starts anyway
+    drawn = terminal.getvalue()
+    frames = [frame.strip() for frame in re.split(r"\r(?:\x1b\[\?25l)?", drawn) if frame.strip()]
+    assert frames[0].startswith("verifying reports [" + "." * 30 + "] 0/5,000")
+    assert frames[1].startswith("verifying reports [" + "#" * 15 + "." * 15 + "] 2,500/5,000")
+    assert frames[2].startswith("verifying reports [" + "#" * 30 + "] 5,000/5,000")
+    assert frames[-1].startswith("verifying keys    [" + "#" * 10 + "." * 20 + "] 1/3")
+    assert drawn.count("\n") == 2  # each phase ends its own line
+
+
+def test_progress_in_a_log_is_one_line_per_phase(capsys: pytest.CaptureFixture[str]) -> None:
+    with Progress() as progress:
+        for done in range(0, 101, 10):
+            progress("generating", done, 100)
+        progress("verifying events ", 0, 0)
+    assert capsys.readouterr().err.splitlines() == [
+        "generating [" + "#" * 30 + "] 100/100",
+        "verifying events  [" + "." * 30 + "] 0/0",
+    ]

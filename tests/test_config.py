@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 
 from incidents.config import SettingsError, settings_from_env
+from incidents.paths import taxonomy_dir
 
 
 def test_settings_read_typed_values_from_prefixed_environment() -> None:
@@ -21,7 +22,7 @@ def test_settings_read_typed_values_from_prefixed_environment() -> None:
     assert settings.data_dir == Path("/srv/registry")
     assert settings.log_format == "json"
     assert settings.suppression_k == 10
-    assert settings.embedded
+    assert settings.database_url is None
 
 
 def test_explicit_overrides_win_over_environment() -> None:
@@ -47,3 +48,27 @@ def test_a_bad_value_names_the_variable_and_the_reason(
     message = str(raised.value)
     assert message.startswith(f"{variable}: ")
     assert reason in message
+
+
+@pytest.mark.parametrize(
+    ("url", "reason"),
+    [
+        (
+            "mysql://user:secret@localhost/x",
+            "the scheme must be postgresql:// (this service runs on PostgreSQL only), not mysql://",
+        ),
+        ("localhost:5432/registry", "not a URL; write postgresql://"),
+    ],
+)
+def test_a_database_url_that_is_not_postgres_names_the_variable(url: str, reason: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        settings_from_env({"INCIDENTS_DATABASE_URL": url})
+    assert str(raised.value).startswith(f"INCIDENTS_DATABASE_URL: {reason}")
+    assert "secret" not in str(raised.value)
+
+
+def test_the_taxonomy_is_the_bundled_one_unless_a_directory_is_named(tmp_path: Path) -> None:
+    assert settings_from_env({}).taxonomy_dir == taxonomy_dir()
+    assert (taxonomy_dir() / "manifest.toml").is_file()
+    named = settings_from_env({"INCIDENTS_TAXONOMY_DIR": str(tmp_path)})
+    assert named.taxonomy_dir == tmp_path

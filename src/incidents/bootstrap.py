@@ -15,7 +15,6 @@ from incidents.db import Database, create_engine
 from incidents.members import schemas, service
 from incidents.members.models import api_keys, organizations
 from incidents.migrate import upgrade
-from incidents.paths import taxonomy_dir
 from incidents.reports.models import reports
 from incidents.taxonomy import service as taxonomy_service
 from incidents.taxonomy.files import read_directory
@@ -28,7 +27,7 @@ FIRST_SECRETARIAT = "Secretariat"
 
 async def load_shipped_taxonomy(database: Database, settings: Settings) -> str | None:
     """Load the taxonomy the package ships unless the database already has it (or a newer one)."""
-    document = read_directory(settings.taxonomy_dir or taxonomy_dir())
+    document = read_directory(settings.taxonomy_dir)
     version = document.manifest.version
     async with database.transaction() as connection:
         loaded = await taxonomy_service.versions_in_database(connection)

@@ -6,15 +6,16 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlsplit
 
 import msgspec
 import platformdirs
 
+from incidents import paths
+from incidents.db import parse_url
+
 ENV_PREFIX = "INCIDENTS_"
 
 Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
-PositiveInt = Annotated[int, msgspec.Meta(ge=1)]
 Origin = Annotated[
     str,
     msgspec.Meta(
@@ -42,14 +43,10 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     suppression_k: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     disclosure_noise: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
     """D: published counts over restricted reports move by at most this much (cell-key noise)."""
-    taxonomy_dir: Path | None = None
+    taxonomy_dir: Path = msgspec.field(default_factory=paths.taxonomy_dir)
     """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
     cors_origins: tuple[Origin, ...] = ()
     """Web origins whose pages may call the API from a browser (CORS); none by default."""
-
-    @property
-    def embedded(self) -> bool:
-        return self.database_url is None
 
 
 class SettingsError(ValueError):
@@ -85,13 +82,10 @@ def settings_from_env(
 def _check_database_url(url: str | None) -> None:
     if url is None:
         return
-    scheme = urlsplit(url).scheme
-    if scheme.split("+")[0] not in {"postgresql", "postgres"}:
-        given = f"{scheme}://" if scheme else "no scheme"
-        raise SettingsError(
-            f"{_FIELD_TO_ENV['database_url']}: the scheme must be postgresql:// (this service "
-            f"runs on PostgreSQL only), not {given}"
-        )
+    try:
+        parse_url(url)
+    except ValueError as error:
+        raise SettingsError(f"{_FIELD_TO_ENV['database_url']}: {error}") from None
 
 
 def _decode_path(kind: type, value: object) -> object:

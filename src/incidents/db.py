@@ -6,11 +6,12 @@ import contextlib
 import socket
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode
 
 import asyncpg
 import msgspec
-from sqlalchemy import MetaData, RowMapping, text
+from sqlalchemy import URL, MetaData, RowMapping, make_url, text
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 MINIMUM_SERVER_VERSION = 15
@@ -30,39 +31,55 @@ class DatabaseUnavailable(RuntimeError):
     """The configured server cannot be used; the message is one line a person can act on."""
 
 
-def sqlalchemy_url(url: str) -> str:
-    """Any postgres URL -> the asyncpg dialect URL SQLAlchemy needs."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.split("+")[0]
+def parse_url(url: str | URL) -> URL:
+    """A PostgreSQL URL, parsed; ValueError naming what is wrong with any other."""
+    try:
+        parsed = make_url(url)
+    except (ArgumentError, ValueError):
+        raise ValueError("not a URL; write postgresql://user:password@host:port/database") from None
+    scheme = parsed.drivername.split("+")[0]
     if scheme not in {"postgresql", "postgres"}:
-        raise DatabaseUnavailable(
-            f"INCIDENTS_DATABASE_URL must be a postgresql:// URL, not {scheme}://"
+        raise ValueError(
+            "the scheme must be postgresql:// (this service runs on PostgreSQL only), "
+            f"not {scheme}://"
         )
-    return urlunsplit(parts._replace(scheme="postgresql+asyncpg"))
+    return parsed
 
 
-def libpq_url(url: str) -> str:
-    """Any postgres URL -> a plain libpq URL (for ADBC and command-line tools)."""
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(scheme="postgresql"))
+def sqlalchemy_url(url: str | URL) -> URL:
+    """Any postgres URL -> the asyncpg dialect URL SQLAlchemy needs."""
+    return parse_url(url).set(drivername="postgresql+asyncpg")
+
+
+def libpq_url(url: str | URL) -> str:
+    """Any postgres URL -> a plain libpq URL, password included (for ADBC, asyncpg, tools)."""
+    return _as_text(parse_url(url).set(drivername="postgresql"))
 
 
 def with_database(url: str, database: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{database}"))
+    return _as_text(parse_url(url).set(database=database))
 
 
 def database_name(url: str) -> str:
-    return urlsplit(url).path.lstrip("/")
+    return parse_url(url).database or ""
 
 
-def describe(url: str) -> str:
+def describe(url: str | URL) -> str:
     """The URL without its password, for messages and logs."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = parts.username
-    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k != "password"])
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc}" if user else netloc, query=query))
+    parsed = parse_url(url)
+    query = {key: value for key, value in parsed.query.items() if key != "password"}
+    # set() skips None: _replace is SQLAlchemy's documented way to remove a part.
+    return _as_text(parsed._replace(password=None).set(query=query))
+
+
+def _as_text(url: URL) -> str:
+    # SQLAlchemy writes a space in a query value as "+", which libpq reads as a plus: the
+    # embedded cluster's socket directory (under "Application Support" on macOS) would be lost.
+    written = url.set(query={}).render_as_string(hide_password=False)
+    if not url.query:
+        return written
+    query = urlencode(sorted(url.query.items()), doseq=True, safe="/", quote_via=quote)
+    return f"{written}?{query}"
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
@@ -99,7 +116,7 @@ class Database:
     @property
     def url(self) -> str:
         """The server's libpq URL (for ADBC and tools), password included."""
-        return libpq_url(self.engine.url.render_as_string(hide_password=False))
+        return libpq_url(self.engine.url)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncConnection]:

@@ -18,7 +18,10 @@ import stat
 import subprocess
 import tempfile
 from pathlib import Path
-from urllib.parse import quote
+
+from sqlalchemy import URL
+
+from incidents.db import libpq_url
 
 logger = logging.getLogger("incidents.embedded")
 
@@ -63,21 +66,21 @@ class EmbeddedCluster:
         self.pgdata = self.data_dir / "postgres"
         self.log_file = self.data_dir / "postgres.log"
         self.for_tests = for_tests
-        self.created = False
-        self.started_here = False
         self._run_as = SYSTEM_USER if os.geteuid() == 0 else None
         self._socket_dir: Path | None = None
         self._users: int | None = None  # the lock file's descriptor while this process uses it
 
-    @property
-    def url(self) -> str:
-        """A libpq URL for the application database (SQLAlchemy and ADBC accept it)."""
-        assert self._socket_dir is not None, "start() first"
-        return f"postgresql://{SUPERUSER}@/{DATABASE}?host={quote(str(self._socket_dir), safe='/')}"
-
     def admin_url(self, database: str = "postgres") -> str:
+        """The superuser's libpq URL for ``database`` on this cluster: its socket, no password."""
         assert self._socket_dir is not None, "start() first"
-        return f"postgresql://{SUPERUSER}@/{database}?host={quote(str(self._socket_dir), safe='/')}"
+        return libpq_url(
+            URL.create(
+                "postgresql",
+                username=SUPERUSER,
+                database=database,
+                query={"host": str(self._socket_dir)},
+            )
+        )
 
     def start(self) -> str:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -104,9 +107,8 @@ class EmbeddedCluster:
         else:
             self._socket_dir = self._choose_socket_dir()
             self._pg_ctl_start()
-            self.started_here = True
         self._ensure_database()
-        return self.url
+        return self.admin_url(DATABASE)
 
     def stop(self) -> None:
         """Stop the cluster if no other process uses it (fast shutdown: clients are cut)."""
@@ -123,7 +125,6 @@ class EmbeddedCluster:
                 )
                 logger.info("embedded PostgreSQL stopped in %s", self.pgdata)
         finally:
-            self.started_here = False
             self._leave()
 
     def _join(self) -> None:
@@ -136,13 +137,6 @@ class EmbeddedCluster:
         if self._users is not None:
             os.close(self._users)  # closing drops the lock
             self._users = None
-
-    def __enter__(self) -> EmbeddedCluster:
-        self.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
 
     # -- internals -------------------------------------------------------------------------
 
@@ -169,7 +163,6 @@ class EmbeddedCluster:
                 "--no-instructions",
             ]
         )
-        self.created = True
 
     def _check_version(self) -> None:
         found = (self.pgdata / "PG_VERSION").read_text().strip()

@@ -127,9 +127,6 @@ _HTTP_TITLES = {
     429: ("too-many-requests", "Too many requests"),
 }
 
-#: Error responses every operation documents in OpenAPI besides its own.
-COMMON_ERROR_STATUSES = (400, 401, 403, 404, 413, 422, 500)
-
 
 def problem_type(slug: str) -> str:
     return f"urn:incidents:problem:{slug}"

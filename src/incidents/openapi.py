@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from litestar.openapi.datastructures import ResponseSpec
@@ -79,18 +78,3 @@ def download(fmt: str, *statuses: int, what: str = "rows") -> dict[int, Response
         generate_examples=False,
     )
     return specs
-
-
-READ_ERRORS = (400, 401, 404, 422)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 413, 422)
-
-
-def per_format(base: str) -> Callable[[Any, Any, list[Any]], str]:
-    """Operation ids for a list served at several paths: ListReports, ListReportsCsv, ..."""
-
-    def operation_id(_handler: Any, _method: Any, components: list[Any]) -> str:
-        last = str(components[-1]) if components else ""
-        suffix = last.rsplit(".", 1)[1] if "." in last else ""
-        return base + suffix.capitalize()
-
-    return operation_id

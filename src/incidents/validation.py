@@ -6,7 +6,7 @@ import re
 import types
 from collections.abc import Callable
 from enum import Enum
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args, get_origin, get_type_hints
+from typing import Annotated, Any, Literal, Union, get_args, get_origin, get_type_hints
 
 import msgspec
 from litestar import Request, Response
@@ -16,13 +16,10 @@ from litestar.utils.scope.state import ScopeState
 from incidents.errors import (
     FieldError,
     Problem,
-    ValidationFailed,
     problem_response,
     problem_type,
     request_id_of,
 )
-
-T = TypeVar("T")
 
 _SEQUENCES = (list, set, frozenset, tuple)
 
@@ -42,39 +39,6 @@ def too_deep(body: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
         if depth > limit:
             return True
     return False
-
-
-def _too_deep_error() -> ValidationFailed:
-    return ValidationFailed(
-        "The body is nested too deeply",
-        errors=[FieldError("$", f"JSON may nest at most {MAX_JSON_DEPTH} levels deep")],
-    )
-
-
-def decode_json(body: bytes, target: type[T]) -> T:
-    """Decode a JSON body into ``target``; on failure raise 422 listing every bad field."""
-    try:
-        return msgspec.json.decode(body, type=target)
-    except msgspec.ValidationError:
-        pass
-    except msgspec.DecodeError as error:
-        raise ValidationFailed(
-            "The body is not valid JSON", errors=[FieldError("$", _reason(error))]
-        ) from None
-    if too_deep(body):
-        raise _too_deep_error()
-    raw = msgspec.json.decode(body)
-    errors = collect_errors(raw, target)
-    raise ValidationFailed(f"{len(errors)} field(s) are invalid", errors=errors)
-
-
-def convert(raw: Any, target: type[T]) -> T:
-    """Convert an already-parsed value, raising 422 with every bad field."""
-    try:
-        return msgspec.convert(raw, target)
-    except msgspec.ValidationError:
-        errors = collect_errors(raw, target)
-        raise ValidationFailed(f"{len(errors)} field(s) are invalid", errors=errors) from None
 
 
 SemanticCheck = Callable[[Any, Any], list[FieldError]]
@@ -416,7 +380,7 @@ def handle_validation_exception(
             errors = collect_errors({}, annotation) if _is_struct(annotation) else []
             errors = errors or [FieldError("$", "A JSON body is required")]
         elif too_deep(body):
-            errors = list(_too_deep_error().errors or [])
+            errors = [FieldError("$", f"JSON may nest at most {MAX_JSON_DEPTH} levels deep")]
         else:
             try:
                 decoded = msgspec.json.decode(body)
