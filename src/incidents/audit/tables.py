@@ -14,22 +14,17 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import Select, Text, cast, func, literal_column, or_, select, text
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy import Select, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.audit.compare import Difference, LiveRevision, ReportCheck, compare_member
 from incidents.audit.models import audit_events
 from incidents.audit.replay import (
     CREATING_ACTIONS,
-    Difference,
     ExpectedMember,
-    LiveRevision,
     MemberEvent,
     Merges,
-    ReportCheck,
     ReportEvent,
-    compare_member,
     replay_members,
     replay_report,
 )
@@ -39,9 +34,14 @@ from incidents.audit.service import (
     key_fingerprint,
     stream_records,
 )
+from incidents.audit.statements import (
+    CHANGED_REPORTS,
+    CHANGED_REPORTS_SQL,
+    DROP_CHANGED_REPORTS,
+    REPORTS_SQL,
+)
 from incidents.incidents.models import incidents
 from incidents.members.models import api_keys, organizations
-from incidents.reports.models import report_revisions, reports
 from incidents.taxonomy.models import taxonomy_versions
 from incidents.taxonomy.schemas import TaxonomyDocument
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
@@ -53,7 +53,6 @@ MAX_DIFFERENCES = 1_000
 _BATCH = 1_000
 # Anti-joins fetch the first MAX_DIFFERENCES rows and count them all.
 _TOTAL = "count(*) OVER () AS found_total"
-_UUID = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 
 
 class StoredCheckpoint(msgspec.Struct, kw_only=True):
@@ -79,110 +78,8 @@ class Found:
         self.kept.extend(differences[: MAX_DIFFERENCES - len(self.kept)])
 
 
-# What each phase reads: the reports columns compared with the replay.
-_REPORT_COLUMNS = [
-    column
-    for column in reports.columns
-    if column.name
-    not in {
-        "number",
-        "year",
-        "incident_id",
-        "created_at",
-        "updated_at",
-        "submitted_at",
-        "reviewed_at",
-        "search_vector",
-    }
-]
-_EVENTS_OF_REPORT = audit_events.alias("report_event")
-_REVISIONS_OF_REPORT = report_revisions.alias("report_revision")
 _event_decoder = msgspec.json.Decoder(list[ReportEvent] | None)
 _revision_decoder = msgspec.json.Decoder(list[LiveRevision] | None)
-
-
-def _report_query() -> Select[Any]:
-    """Each report with its events and revisions, aggregated by PostgreSQL per row."""
-    event = _EVENTS_OF_REPORT.c
-    revision = _REVISIONS_OF_REPORT.c
-    events = (
-        select(
-            func.json_agg(
-                aggregate_order_by(
-                    func.json_build_array(event.seq, event.action, event.before, event.after),
-                    event.seq,
-                )
-            )
-        )
-        .where(event.entity_type == "report", event.entity_id == cast(reports.c.id, Text))
-        .scalar_subquery()
-    )
-    revisions = (
-        select(
-            func.json_agg(
-                aggregate_order_by(
-                    func.json_build_array(
-                        revision.revision,
-                        revision.sharing,
-                        revision.taxonomy_version,
-                        revision.draft_only,
-                        func.encode(revision.salt, "hex"),
-                        revision.content,
-                    ),
-                    revision.revision,
-                )
-            )
-        )
-        .where(revision.report_id == reports.c.id)
-        .scalar_subquery()
-    )
-    return select(
-        *_REPORT_COLUMNS,
-        incidents.c.ref.label("incident_ref"),
-        cast(events, Text).label("events"),
-        cast(revisions, Text).label("revisions"),
-    ).select_from(reports.outerjoin(incidents, incidents.c.id == reports.c.incident_id))
-
-
-def _sql(query: Select[Any]) -> str:
-    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # SQLAlchemy's own, untyped
-    return str(query.compile(dialect=dialect, compile_kwargs={"literal_binds": True}))
-
-
-REPORTS_SQL = _sql(_report_query())
-_CHANGEDREPORTS_SQL = _sql(
-    _report_query().where(text("reports.id IN (SELECT id FROM verify_changed_reports)"))
-)
-
-
-def _newer(alias: str) -> str:
-    """SQL: the row was written by a transaction the checkpoint's snapshot could not see.
-
-    A row's xmin holds the low 32 bits of its transaction id; every row this snapshot sees was
-    written before ``:xmax``, so its full id is the one below ``:xmax`` with those low bits.
-    """
-    return (
-        f"(:xmax - ((:xmax - {alias}.xmin::text::bigint) % 4294967296 + 4294967296) "
-        f"% 4294967296) >= :since_xmin"
-    )
-
-
-_DROP_CHANGED_REPORTS = text("DROP TABLE IF EXISTS verify_changed_reports")
-_CHANGED_REPORTS = text(
-    f"""
-    CREATE TEMPORARY TABLE verify_changed_reports ON COMMIT DROP AS
-    SELECT CAST(e.entity_id AS uuid) AS id FROM audit_events e
-     WHERE e.seq > :since_seq AND e.entity_type = 'report' AND e.entity_id ~ '{_UUID}'
-    UNION SELECT r.id FROM reports r WHERE {_newer("r")}
-    UNION SELECT v.report_id FROM report_revisions v WHERE {_newer("v")}
-    UNION SELECT r.id FROM reports r JOIN incidents i ON i.id = r.incident_id
-     WHERE {_newer("i")}
-    UNION SELECT r.id FROM reports r
-      LEFT JOIN (SELECT report_id, count(*) AS rows, max(revision) AS last
-                   FROM report_revisions GROUP BY report_id) c ON c.report_id = r.id
-     WHERE c.rows IS DISTINCT FROM r.revision OR c.last IS DISTINCT FROM r.revision
-    """
-)
 
 
 class TableCheck:
@@ -341,16 +238,16 @@ class TableCheck:
     async def reports(self, check: ReportCheck) -> None:
         """Every report (or every changed one) replayed from its events, against its rows."""
         if self.base is not None:
-            await self.connection.execute(_DROP_CHANGED_REPORTS)
+            await self.connection.execute(DROP_CHANGED_REPORTS)
             await self.connection.execute(
-                _CHANGED_REPORTS,
+                CHANGED_REPORTS,
                 {
                     "since_seq": self.base.seq,
                     "since_xmin": self.base.snapshot_xmin,
                     "xmax": self.xmax,
                 },
             )
-            query, total_query = _CHANGEDREPORTS_SQL, "SELECT count(*) FROM verify_changed_reports"
+            query, total_query = CHANGED_REPORTS_SQL, "SELECT count(*) FROM verify_changed_reports"
         else:
             query, total_query = REPORTS_SQL, "SELECT count(*) FROM reports"
         total = int((await self.connection.execute(text(total_query))).scalar_one())

@@ -20,8 +20,8 @@ import msgspec
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.audit.compare import Difference, ReportCheck
 from incidents.audit.models import audit_checkpoints, audit_events
-from incidents.audit.replay import Difference, ReportCheck
 from incidents.audit.service import ChainProblem
 from incidents.audit.service import verify as verify_chain
 from incidents.audit.tables import Progress, StoredCheckpoint, TableCheck

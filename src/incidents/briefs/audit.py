@@ -65,7 +65,9 @@ def signatures(membership: pl.DataFrame, figures: Sequence[str]) -> np.ndarray:
         column = bits[:, chunk].astype(np.int64)
         for position in range(width):
             matrix[:, start + position] = (column >> position) & 1 == 1
-    return matrix[matrix.any(axis=1)]
+    # Sorted: the solver's floating-point path follows the order of its rows, and a brief
+    # regenerates byte-identical only if the linear programs do.
+    return np.unique(matrix[matrix.any(axis=1)], axis=0)
 
 
 def siblings(name: str, names: Sequence[str]) -> list[str]:
@@ -219,7 +221,8 @@ def audit_figures(
     summary = AuditSummary(
         passed=passed,
         protected_cells=len(widths),
-        narrowest=min(widths.values(), default=None),
+        # Rounded: a solver's last bits are not a finding.
+        narrowest=round(min(widths.values()), 6) if widths else None,
         required=method.k,
         withheld=withheld,
     )
