@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from incidents import __version__
 from incidents.audit.controllers import AuditController
 from incidents.briefs.controllers import BriefController
-from incidents.briefs.service import fail_interrupted
+from incidents.briefs.making import fail_interrupted
 from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.docs import assets_router, render_plugins

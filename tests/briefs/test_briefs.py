@@ -14,8 +14,8 @@ import polars as pl
 from pypdf import PdfReader
 
 from incidents.briefs.compute import compute
+from incidents.briefs.documents import data_files
 from incidents.briefs.schemas import BriefRequest
-from incidents.briefs.service import data_files
 from incidents.trends.periods import current_period
 from incidents.trends.protection import Method
 from tests.registry import Registry

@@ -13,7 +13,8 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.briefs import service
+from incidents.briefs import documents, making, reading, workflow
+from incidents.briefs.documents import Variant
 from incidents.briefs.schemas import (
     Brief,
     BriefData,
@@ -24,7 +25,6 @@ from incidents.briefs.schemas import (
     check_period,
     scope_filters,
 )
-from incidents.briefs.service import Variant
 from incidents.members.guards import require_secretariat
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
@@ -87,7 +87,7 @@ class BriefController(Controller):
         # A bad period or scope is a 422 now, not a failed job later.
         check_period(data.period, data.provisional)
         compile_filters(scope_filters(data.scope), taxonomy)
-        brief = await service.queue(db, actor_for(principal), data)
+        brief = await making.queue(db, actor_for(principal), data)
         # Runs once the response is sent, i.e. after the request's transaction committed.
         task = BackgroundTask(
             _run_in_background, request.app.state.database, taxonomy, brief.id, _method(request)
@@ -109,7 +109,7 @@ class BriefController(Controller):
     async def list_briefs(
         self, db: NamedDependency[AsyncConnection], principal: NamedDependency[Principal | None]
     ) -> BriefList:
-        return BriefList(items=await service.listing(db, secretariat=_secretariat(principal)))
+        return BriefList(items=await reading.listing(db, secretariat=_secretariat(principal)))
 
     @get(
         "/briefs/{brief_id:uuid}",
@@ -123,7 +123,7 @@ class BriefController(Controller):
         principal: NamedDependency[Principal | None],
         brief_id: FromPath[uuid.UUID],
     ) -> Brief:
-        return await service.get(db, brief_id, secretariat=_secretariat(principal))
+        return await reading.get(db, brief_id, secretariat=_secretariat(principal))
 
     @get(
         "/briefs/{brief_id:uuid}/brief.html",
@@ -200,8 +200,8 @@ class BriefController(Controller):
         brief_id: FromPath[uuid.UUID],
         data: JSONBody[BriefEdit],
     ) -> Brief:
-        service.check_edit(data)
-        return await service.edit(db, actor_for(principal), brief_id, data)
+        workflow.check_edit(data)
+        return await workflow.edit(db, actor_for(principal), brief_id, data)
 
     @post(
         "/briefs/{brief_id:uuid}/approve",
@@ -218,7 +218,7 @@ class BriefController(Controller):
         principal: NamedDependency[Principal],
         brief_id: FromPath[uuid.UUID],
     ) -> Brief:
-        return await service.approve(db, actor_for(principal), brief_id)
+        return await workflow.approve(db, actor_for(principal), brief_id)
 
     @post(
         "/briefs/{brief_id:uuid}/publish",
@@ -234,7 +234,7 @@ class BriefController(Controller):
         principal: NamedDependency[Principal],
         brief_id: FromPath[uuid.UUID],
     ) -> Brief:
-        return await service.publish(db, actor_for(principal), brief_id)
+        return await workflow.publish(db, actor_for(principal), brief_id)
 
     @post(
         "/briefs/{brief_id:uuid}/retract",
@@ -251,7 +251,7 @@ class BriefController(Controller):
         brief_id: FromPath[uuid.UUID],
         data: JSONBody[Retraction],
     ) -> Brief:
-        return await service.retract(db, actor_for(principal), brief_id, data)
+        return await workflow.retract(db, actor_for(principal), brief_id, data)
 
     @delete(
         "/briefs/{brief_id:uuid}",
@@ -266,25 +266,25 @@ class BriefController(Controller):
         principal: NamedDependency[Principal],
         brief_id: FromPath[uuid.UUID],
     ) -> None:
-        await service.remove(db, actor_for(principal), brief_id)
+        await workflow.remove(db, actor_for(principal), brief_id)
 
 
 async def _document(
     db: AsyncConnection, principal: Principal | None, brief_id: uuid.UUID, variant: Variant
 ) -> Response[bytes]:
-    body = await service.content(db, brief_id, variant, secretariat=_secretariat(principal))
+    body = await reading.content(db, brief_id, variant, secretariat=_secretariat(principal))
     headers = {}
     if variant in {"pdf", "zip"}:
         headers["Content-Disposition"] = (
-            f'attachment; filename="{service.FILES[variant].replace(".", f"-{brief_id}.")}"'
+            f'attachment; filename="{documents.FILES[variant].replace(".", f"-{brief_id}.")}"'
         )
-    return Response(content=body, media_type=service.MEDIA[variant], headers=headers)
+    return Response(content=body, media_type=documents.MEDIA[variant], headers=headers)
 
 
 async def _run_in_background(
     database: Any, taxonomy: TaxonomyRegistry, brief_id: uuid.UUID, method: Method
 ) -> None:
     try:
-        await service.run(database, taxonomy, brief_id, method)
-    except Exception:  # recorded on the brief, and logged, by service.run
+        await making.run(database, taxonomy, brief_id, method)
+    except Exception:  # recorded on the brief, and logged, by making.run
         return

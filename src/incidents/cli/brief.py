@@ -68,7 +68,7 @@ def brief(
 ) -> None:
     """Make a risk brief for a period; it is also stored in the registry (as a draft, or
     published with --publish)."""
-    from incidents.briefs import service
+    from incidents.briefs import documents, making, reading, workflow
     from incidents.briefs.schemas import BriefEdit, BriefRequest, check_period, scope_filters
     from incidents.errors import ValidationFailed
     from incidents.reports.filters import compile_filters
@@ -116,26 +116,26 @@ def brief(
         except ValidationFailed as error:
             fail(_problems(error, prefix="scope."))
         async with database.transaction() as connection:
-            queued = await service.queue(connection, cli_actor(), request)
+            queued = await making.queue(connection, cli_actor(), request)
         try:
-            await service.run(database, registry, queued.id, method, step)
+            await making.run(database, registry, queued.id, method, step)
         except Exception as error:
             detail = getattr(error, "detail", None) or f"{type(error).__name__}: {error}"
             fail(f"brief {queued.id} failed: {detail}")
         async with database.transaction() as connection:
             if editing:
-                await service.edit(connection, cli_actor(), queued.id, edit)
-            made = await service.get(connection, queued.id, secretariat=True)
+                await workflow.edit(connection, cli_actor(), queued.id, edit)
+            made = await reading.get(connection, queued.id, secretariat=True)
             if publish:
                 if made.audit is None or not made.audit.passed:
                     fail(f"brief {queued.id}: its disclosure audit failed; it cannot be published")
-                await service.approve(connection, cli_actor(), queued.id)
-                made = await service.publish(connection, cli_actor(), queued.id)
+                await workflow.approve(connection, cli_actor(), queued.id)
+                made = await workflow.publish(connection, cli_actor(), queued.id)
             files = {
                 f"{'brief' if variant in {'html', 'pdf'} else 'data'}.{variant}": (
-                    await service.content(connection, queued.id, variant, secretariat=True)
+                    await reading.content(connection, queued.id, variant, secretariat=True)
                 )
-                for variant in service.VARIANTS
+                for variant in documents.VARIANTS
             }
             return made, files
 
