@@ -48,7 +48,7 @@ def verify(data_dir: Path, *options: str) -> tuple[float, float, int, str]:
 async def read_only(url: str) -> float:
     """What verification reads, read and dropped: the log in keyset pages, then the reports with
     their events and revisions through a server-side cursor (the verification's own query)."""
-    from incidents.audit.statements import REPORTS_SQL
+    from incidents.oversight.statements import REPORTS_SQL
 
     async with asyncpg_connection(url) as connection:
         started = time.perf_counter()

@@ -22,7 +22,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents import __version__
-from incidents.audit.controllers import AuditController
 from incidents.briefs.controllers import BriefController
 from incidents.briefs.making import fail_interrupted
 from incidents.config import Settings
@@ -55,9 +54,14 @@ from incidents.members.authentication import Authenticator
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
 from incidents.members.schemas import Principal
+from incidents.oversight.controllers import AuditController
 from incidents.reports.controllers import DOWNLOADS as REPORT_DOWNLOADS
 from incidents.reports.controllers import ReportController
-from incidents.taxonomy.controllers import TaxonomyController, provide_taxonomy
+from incidents.taxonomy.controllers import (
+    TaxonomyController,
+    provide_known_countries,
+    provide_taxonomy,
+)
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.transactions import transaction
 from incidents.trends.controllers import TrendController
@@ -298,6 +302,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             "db": Provide(provide_db),
             "principal": Provide(provide_principal),
             "taxonomy": Provide(provide_taxonomy),
+            "known_countries": Provide(provide_known_countries),
         },
         middleware=[RequestShapeMiddleware(), AuthenticationMiddleware()],
         exception_handlers=exception_handlers,

@@ -14,9 +14,9 @@ from sqlalchemy import func, select
 
 from incidents.audit.models import audit_events
 from incidents.audit.service import Actor
-from incidents.audit.verify import verify_all
 from incidents.db import Database, create_engine
 from incidents.importers.service import import_aiid
+from incidents.oversight.verify import verify_all
 from incidents.reports.models import reports
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from tests.datasets import aiid_snapshot

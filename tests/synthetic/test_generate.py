@@ -11,8 +11,8 @@ import msgspec
 import pytest
 from sqlalchemy import select, text
 
-from incidents.audit.verify import verify_all
 from incidents.db import Database, create_engine
+from incidents.oversight.verify import verify_all
 from incidents.reports.content import check, derive
 from incidents.reports.models import report_revisions, reports
 from incidents.reports.schemas import ReportContent

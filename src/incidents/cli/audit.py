@@ -12,7 +12,7 @@ from incidents.cli.shared import cli_actor, load_settings, run_with_database
 from incidents.db import Database
 
 if TYPE_CHECKING:
-    from incidents.audit.verify import VerifyResult
+    from incidents.oversight.verify import VerifyResult
 
 
 @click.group()
@@ -43,7 +43,7 @@ def audit_verify(expect_head: str | None, incremental: bool, no_checkpoint: bool
     says (a report's status, sharing level, incident, content, revisions; merges;
     organizations, keys, taxonomy versions). A clean run is recorded as a checkpoint.
     """
-    from incidents.audit.verify import verify_database
+    from incidents.oversight.verify import verify_database
 
     async def work(database: Database) -> VerifyResult:
         with Progress() as bars:

@@ -15,7 +15,6 @@ from incidents.members.authentication import Authenticator
 from incidents.members.guards import provide_authenticator, require_member, require_secretariat
 from incidents.openapi import problems
 from incidents.pagination import Page
-from incidents.taxonomy.service import TaxonomyRegistry
 
 
 class MemberController(Controller):
@@ -62,11 +61,11 @@ class MemberController(Controller):
         self,
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[schemas.Principal],
-        taxonomy: NamedDependency[TaxonomyRegistry],
+        known_countries: NamedDependency[frozenset[str]],
         data: JSONBody[schemas.OrganizationCreate],
     ) -> schemas.Organization:
         return await service.create_organization(
-            db, service.actor_for(principal), data, taxonomy.current.countries
+            db, service.actor_for(principal), data, known_countries
         )
 
     @get(

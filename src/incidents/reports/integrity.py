@@ -1,6 +1,6 @@
 """What binds a report revision to its audit event: a SHA-256 of its content, salted for drafts.
 
-`audit verify` (audit/verify.py) recomputes it from the stored revision and compares it with the
+`audit verify` (oversight/verify.py) recomputes it from the stored revision and compares it with the
 hash the event recorded, so content edited by hand in report_revisions is found and located.
 """
 

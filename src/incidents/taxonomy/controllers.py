@@ -31,6 +31,14 @@ async def provide_taxonomy(state: State) -> TaxonomyRegistry:
     return registry
 
 
+async def provide_known_countries(
+    taxonomy: NamedDependency[TaxonomyRegistry],
+) -> frozenset[str]:
+    """The current taxonomy's country codes: what a jurisdiction may be (members' rule, given
+    to them as a plain set so members/ need not know the taxonomy)."""
+    return frozenset(taxonomy.current.countries)
+
+
 class VersionPage(msgspec.Struct, kw_only=True):
     """Every released version, oldest first (one page: versions are few)."""
 

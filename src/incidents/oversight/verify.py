@@ -1,8 +1,8 @@
 """`audit verify`: the hash chain, then every live table against the state the log implies.
 
 One REPEATABLE READ snapshot holds the log and the tables still while they are compared: the
-log is walked in keyset pages, then each table is checked (audit/tables.py) against the log's
-replay (audit/replay.py), in bounded memory whatever the registry's size. A clean run is
+log is walked in keyset pages, then each table is checked (oversight/tables.py) against the log's
+replay (oversight/replay.py), in bounded memory whatever the registry's size. A clean run is
 recorded as a checkpoint; an incremental run then re-checks only the rows written since that
 checkpoint's snapshot, the events after it, and every deletion.
 """
@@ -20,12 +20,12 @@ import msgspec
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.compare import Difference, ReportCheck
 from incidents.audit.models import audit_checkpoints, audit_events
 from incidents.audit.service import ChainProblem
 from incidents.audit.service import verify as verify_chain
-from incidents.audit.tables import Progress, StoredCheckpoint, TableCheck
 from incidents.db import Database, as_dict
+from incidents.oversight.compare import Difference, ReportCheck
+from incidents.oversight.tables import Progress, StoredCheckpoint, TableCheck
 
 # An incremental run infers each row's full transaction id from its 32-bit xmin; that holds for
 # transactions less than 2^31 old, so a checkpoint further back than this is not used.

@@ -17,9 +17,17 @@ import msgspec
 from sqlalchemy import Select, func, literal_column, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.compare import Difference, LiveRevision, ReportCheck, compare_member
 from incidents.audit.models import audit_events
-from incidents.audit.replay import (
+from incidents.audit.service import (
+    ChainProblem,
+    event_problems,
+    key_fingerprint,
+    stream_records,
+)
+from incidents.incidents.models import incidents
+from incidents.members.models import api_keys, organizations
+from incidents.oversight.compare import Difference, LiveRevision, ReportCheck, compare_member
+from incidents.oversight.replay import (
     CREATING_ACTIONS,
     ExpectedMember,
     MemberEvent,
@@ -28,20 +36,12 @@ from incidents.audit.replay import (
     replay_members,
     replay_report,
 )
-from incidents.audit.service import (
-    ChainProblem,
-    event_problems,
-    key_fingerprint,
-    stream_records,
-)
-from incidents.audit.statements import (
+from incidents.oversight.statements import (
     CHANGED_REPORTS,
     CHANGED_REPORTS_SQL,
     DROP_CHANGED_REPORTS,
     REPORTS_SQL,
 )
-from incidents.incidents.models import incidents
-from incidents.members.models import api_keys, organizations
 from incidents.taxonomy.models import taxonomy_versions
 from incidents.taxonomy.schemas import TaxonomyDocument
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry

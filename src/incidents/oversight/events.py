@@ -16,8 +16,8 @@ from sqlalchemy import case, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_events
-from incidents.audit.replay import CREATING_ACTIONS
 from incidents.db import as_dict
+from incidents.oversight.replay import CREATING_ACTIONS
 from incidents.pagination import Page
 from incidents.reports.integrity import without_draft_content
 

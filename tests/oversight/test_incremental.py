@@ -16,11 +16,11 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from incidents.app import create_app
-from incidents.audit.verify import VerifyResult, verify_database
 from incidents.cli import main
 from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.migrate import downgrade, upgrade
+from incidents.oversight.verify import VerifyResult, verify_database
 from tests.conftest import serve_in_process
 from tests.factories import Members, make_members, report_payload
 from tests.reports.helpers import file_accepted

@@ -1,7 +1,7 @@
-"""Replaying the audit log into the state it implies (audit/compare.py names where the live
+"""Replaying the audit log into the state it implies (oversight/compare.py names where the live
 tables differ).
 
-Pure: events and rows in, expectations and differences out (audit/verify.py reads the database).
+Pure: events and rows in, expectations and differences out (oversight/verify.py reads the database).
 Each report is replayed from its own events plus the incident merges. An attribute that the
 events of its time did not record is never guessed: it is counted as not checked, and said so.
 """

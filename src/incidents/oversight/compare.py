@@ -1,7 +1,7 @@
 """Where the live tables differ from what the replayed log implies: a report's row and revisions,
 a member's key, each difference named.
 
-Pure, like the replay (audit/replay.py): expectations and live rows in, differences out.
+Pure, like the replay (oversight/replay.py): expectations and live rows in, differences out.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import msgspec
 
-from incidents.audit.replay import (
+from incidents.oversight.replay import (
     DERIVED_WITHOUT_CONTENT_VALUES,
     ExpectedMember,
     ExpectedReport,

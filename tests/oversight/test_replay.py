@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.replay import LogProblem, ReportEvent, replay_report
 from incidents.audit.service import Actor, EventDraft, append
-from incidents.audit.verify import VerifyResult, verify_all
+from incidents.oversight.replay import LogProblem, ReportEvent, replay_report
+from incidents.oversight.verify import VerifyResult, verify_all
 from incidents.reports.integrity import content_digest
 from incidents.reports.models import report_revisions, reports
 from tests.factories import Members

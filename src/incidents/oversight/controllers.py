@@ -11,10 +11,10 @@ from litestar.di import NamedDependency
 from litestar.params import QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit import events
-from incidents.audit.verify import VerifyResult, verify_database
 from incidents.members.guards import require_secretariat
 from incidents.openapi import problems
+from incidents.oversight import events
+from incidents.oversight.verify import VerifyResult, verify_database
 from incidents.pagination import DEFAULT_PAGE_SIZE, Page, PageSize
 
 

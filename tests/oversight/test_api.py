@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.models import audit_events
 from incidents.audit.service import Actor, EventDraft, append
-from incidents.audit.verify import verify_all
 from incidents.cli import main
+from incidents.oversight.verify import verify_all
 from incidents.reports.integrity import content_digest
 from incidents.reports.models import report_revisions
 from tests.factories import Members, report_payload
