@@ -11,7 +11,6 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.service import append
 from incidents.errors import (
     Conflict,
     FieldError,
@@ -35,9 +34,7 @@ from incidents.reports.writer import (
     Current,
     NewReport,
     ReportRow,
-    creation_event,
-    first_rows,
-    insert_one,
+    file_one,
     write_revision,
 )
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
@@ -124,33 +121,14 @@ async def create_report(
     version = taxonomy_for(taxonomy, data.taxonomy_version)
     content = content_of(data)
     validated(content, version)
-    now = datetime.now(UTC)
+    derived = derive(content, version, principal.jurisdiction)
+    # The incidents room, once: the incident the filer names, and the incidents that look like
+    # this event (the one it joins left out: the new report is not written yet).
+    joined = None
     if data.incident is not None:
         linked = await linked_incident(connection, principal, data.incident)
-        incident_id, incident_ref = linked.id, linked.ref
-    else:
-        incident_id, incident_ref = new_id(), None
-    actor = actor_for(principal)
-    derived = derive(content, version, principal.jurisdiction)
-    row, revision, digest = first_rows(
-        report_id=new_id(),
-        number=None,
-        incident_id=incident_id,
-        organization_id=principal.organization_id,
-        content=content,
-        derived=derived,
-        status=data.status,
-        sharing=data.sharing,
-        version=version.version,
-        external_ref=data.external_ref,
-        actor=actor,
-        at=now,
-    )
-    ref, opened = await insert_one(connection, row, revision, new_incident=incident_ref is None)
-    if ref is None:
-        raise Conflict(f"You already filed a report with external_ref {data.external_ref!r}")
-    incident = (incident_id, incident_ref or str(opened))
-    report = _report_from(ref, content, row, principal, incident)
+        joined = (linked.id, linked.ref)
+    incident_id = joined[0] if joined is not None else new_id()
     candidates = await find_similar(
         connection,
         principal,
@@ -163,10 +141,28 @@ async def create_report(
         exclude_incident=incident_id,
         titles=False,
     )
-    await append(
+    item = NewReport(
+        content=content,
+        derived=derived,
+        version=version.version,
+        status=data.status,
+        sharing=data.sharing,
+        external_ref=data.external_ref,
+        incident=joined,
+    )
+    filed = await file_one(
         connection,
-        actor,
-        [creation_event(row, ref, incident[1], digest, content.title, "report.created")],
+        actor_for(principal),
+        item,
+        report_id=new_id(),
+        incident_id=incident_id,
+        organization_id=principal.organization_id,
+        at=datetime.now(UTC),
+    )
+    if filed is None:
+        raise Conflict(f"You already filed a report with external_ref {data.external_ref!r}")
+    report = _report_from(
+        filed.ref, content, filed.row, principal, (incident_id, filed.incident_ref)
     )
     return schemas.Created(report=report, possible_duplicates=candidates)
 

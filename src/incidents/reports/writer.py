@@ -177,20 +177,6 @@ def _filing_statement() -> TextClause:
 _FILE = _filing_statement()
 
 
-async def insert_one(
-    connection: AsyncConnection, row: ReportRow, revision: RevisionRow, *, new_incident: bool
-) -> tuple[str | None, str | None]:
-    """(the new report's ref or None on a taken external_ref, the new incident's ref or None)."""
-    parameters = msgspec.structs.asdict(row)
-    del parameters["number"]
-    parameters.update(
-        {f"rev_{name}": value for name, value in msgspec.structs.asdict(revision).items()}
-    )
-    parameters["new_incident"] = new_incident
-    filed = (await connection.execute(_FILE, parameters)).one()
-    return filed.report_ref, filed.incident_ref
-
-
 class Filer(msgspec.Struct, frozen=True):
     organization_id: uuid.UUID
     jurisdiction: str | None
@@ -209,6 +195,58 @@ class NewReport(msgspec.Struct, kw_only=True):
     """An existing incident to join; otherwise a new one."""
     group: str | None = None
     """New reports with the same group share one new incident (e.g. an export's incident)."""
+
+
+class Filed(msgspec.Struct, frozen=True):
+    """A report filed alone, as written: its row, its ref and its incident's ref."""
+
+    row: ReportRow
+    ref: str
+    incident_ref: str
+
+
+async def file_one(
+    connection: AsyncConnection,
+    actor: Actor,
+    item: NewReport,
+    *,
+    report_id: uuid.UUID,
+    incident_id: uuid.UUID,
+    organization_id: uuid.UUID,
+    at: datetime,
+) -> Filed | None:
+    """Write one report with one statement (its incident unless ``item.incident`` names one,
+    the report row, its first revision), then its audit event. None when the organization
+    already filed this external_ref: nothing was written (the caller answers 409)."""
+    row, revision, digest = first_rows(
+        report_id=report_id,
+        number=None,
+        incident_id=incident_id,
+        organization_id=organization_id,
+        content=item.content,
+        derived=item.derived,
+        status=item.status,
+        sharing=item.sharing,
+        version=item.version,
+        external_ref=item.external_ref,
+        actor=actor,
+        at=at,
+    )
+    parameters = msgspec.structs.asdict(row)
+    del parameters["number"]
+    parameters.update(
+        {f"rev_{name}": value for name, value in msgspec.structs.asdict(revision).items()}
+    )
+    parameters["new_incident"] = item.incident is None
+    written = (await connection.execute(_FILE, parameters)).one()
+    if written.report_ref is None:
+        return None
+    incident_ref = item.incident[1] if item.incident is not None else written.incident_ref
+    event = creation_event(
+        row, written.report_ref, incident_ref, digest, item.content.title, "report.created"
+    )
+    await append(connection, actor, [event])
+    return Filed(row=row, ref=written.report_ref, incident_ref=incident_ref)
 
 
 class Current(msgspec.Struct, frozen=True):
