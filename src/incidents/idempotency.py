@@ -3,13 +3,16 @@ creates nothing; the same key with another body is refused (422)."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import inspect
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 import msgspec
 from litestar import Request, Response
+from litestar.di import NamedDependency
 from litestar.params import HeaderParameter
 from sqlalchemy import (
     Column,
@@ -124,6 +127,15 @@ async def remember(
     )
 
 
+def _replayed(replay: Replay) -> Response[bytes]:
+    return Response(
+        content=replay.body,
+        status_code=replay.status,
+        media_type="application/json",
+        headers={"Idempotent-Replayed": "true"},
+    )
+
+
 async def run_once(
     connection: AsyncConnection,
     principal: Principal,
@@ -134,16 +146,13 @@ async def run_once(
     status: int,
     headers: Callable[[Any], dict[str, str]] | None = None,
 ) -> Response[bytes]:
-    """Run ``work`` once per Idempotency-Key; without a key, simply run it."""
+    """Run ``work`` once per Idempotency-Key; without a key, simply run it. For the one handler
+    that can only know its request's fingerprint after reading the body itself (the batch,
+    streamed); every other POST takes the `idempotent` layer."""
     if key is not None:
         replay = await claim(connection, principal, key, await fingerprint())
         if replay is not None:
-            return Response(
-                content=replay.body,
-                status_code=replay.status,
-                media_type="application/json",
-                headers={"Idempotent-Replayed": "true"},
-            )
+            return _replayed(replay)
     result = await work()
     body = msgspec.json.encode(result)
     if key is not None:
@@ -167,19 +176,70 @@ IdempotencyKey = Annotated[
 ]
 
 
-async def once(
-    request: Request[Any, Any, Any],
-    db: AsyncConnection,
-    principal: Principal,
-    key: str | None,
-    work: Callable[[], Awaitable[Any]],
-    *,
-    status: int = 200,
-    headers: Callable[[Any], dict[str, str]] | None = None,
-) -> Response[bytes]:
-    """Run ``work`` once per Idempotency-Key (the POST handlers' one line of plumbing)."""
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
-    async def fingerprint() -> bytes:
-        return request_hash(request.method, request.url.path, await request.body())
+# What the layer takes from each request, whether or not the handler itself names it.
+_LAYER_PARAMETERS: dict[str, Any] = {
+    "request": Request[Any, Any, Any],
+    "db": NamedDependency[AsyncConnection],
+    "principal": NamedDependency[Principal],
+    "idempotency_key": IdempotencyKey,
+}
 
-    return await run_once(db, principal, key, fingerprint, work, status=status, headers=headers)
+
+def idempotent(handler: H) -> H:
+    """The Idempotency-Key layer around a POST handler that answers a Struct (or a
+    ``Response[Struct]`` for its headers): with a key, the first answer is stored in the
+    request's transaction and a retry gets it back (``Idempotent-Replayed: true``) without the
+    handler running again; without one, the handler simply runs.
+
+    The handler declares only what it uses: the layer adds the request, the connection, the
+    principal and the ``Idempotency-Key`` header to the signature Litestar reads (the header is
+    documented in OpenAPI once, here), and the handler's own return type types the answer."""
+    own = inspect.signature(handler)
+    missing = [name for name in _LAYER_PARAMETERS if name not in own.parameters]
+
+    @functools.wraps(handler)
+    async def layer(*args: Any, **kwargs: Any) -> Any:
+        taken = {name: kwargs.pop(name) for name in missing}
+        values = {**kwargs, **taken}
+        request: Request[Any, Any, Any] = values["request"]
+        db: AsyncConnection = values["db"]
+        principal: Principal = values["principal"]
+        key: str | None = values["idempotency_key"]
+        if key is None:
+            return await handler(*args, **kwargs)
+        fingerprint = request_hash(request.method, request.url.path, await request.body())
+        replay = await claim(db, principal, key, fingerprint)
+        if replay is not None:
+            return _replayed(replay)
+        answer = await handler(*args, **kwargs)
+        status = request.route_handler.status_code
+        headers: dict[str, str] = {}
+        if isinstance(answer, Response):
+            status = answer.status_code or status
+            headers = dict(answer.headers)
+            answer = answer.content
+        body = msgspec.json.encode(answer)
+        await remember(db, principal, key, status, body)
+        return Response(
+            content=body, status_code=status, media_type="application/json", headers=headers
+        )
+
+    extra = [
+        inspect.Parameter(
+            name,
+            inspect.Parameter.KEYWORD_ONLY,
+            annotation=_LAYER_PARAMETERS[name],
+            default=None if name == "idempotency_key" else inspect.Parameter.empty,
+        )
+        for name in missing
+    ]
+    layer.__signature__ = own.replace(  # type: ignore[attr-defined]
+        parameters=[*own.parameters.values(), *extra]
+    )
+    layer.__annotations__ = {
+        **handler.__annotations__,
+        **{name: _LAYER_PARAMETERS[name] for name in missing},
+    }
+    return cast("H", layer)

@@ -86,3 +86,68 @@ async def test_transitions_and_batches_are_idempotent_too(
     two = await client.post("/api/v1/reports/batch", json=[report_payload()], headers=batch_headers)
     assert one.json() == two.json()
     assert two.headers["idempotent-replayed"] == "true"
+
+
+async def test_every_step_replays_its_first_answer_without_acting_twice(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    """The layer around each POST step: the first answer keeps its headers, a retry replays it
+    and the step is not taken again (one audit event); without a key the step simply runs."""
+    from incidents.audit.models import audit_events
+
+    async def events() -> int:
+        query = select(func.count()).select_from(audit_events)
+        return int((await connection.execute(query)).scalar_one())
+
+    filed = [
+        (
+            await client.post(
+                "/api/v1/reports", json=report_payload(), headers=members.regulator.headers
+            )
+        ).json()["report"]
+        for _ in range(2)
+    ]
+    withdraw = {**members.regulator.headers, "Idempotency-Key": "withdraw-1"}
+    first = await client.post(
+        f"/api/v1/reports/{filed[0]['ref']}/withdraw",
+        json={"reason": "filed twice"},
+        headers=withdraw,
+    )
+    assert first.status_code == 200
+    assert first.json()["status"] == "withdrawn"
+    assert first.headers["location"] == f"/api/v1/reports/{filed[0]['ref']}"
+    assert first.headers["etag"]
+    before = await events()
+    retry = await client.post(
+        f"/api/v1/reports/{filed[0]['ref']}/withdraw",
+        json={"reason": "filed twice"},
+        headers=withdraw,
+    )
+    assert (retry.status_code, retry.content) == (200, first.content)
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert await events() == before
+
+    merge = {**members.secretariat.headers, "Idempotency-Key": "merge-1"}
+    survivor = filed[0]["incident"]["ref"]
+    merged = await client.post(
+        f"/api/v1/incidents/{filed[1]['incident']['ref']}/merge",
+        json={"into": survivor},
+        headers=merge,
+    )
+    assert merged.status_code == 200
+    assert merged.json()["ref"] == survivor
+    before = await events()
+    again = await client.post(
+        f"/api/v1/incidents/{filed[1]['incident']['ref']}/merge",
+        json={"into": survivor},
+        headers=merge,
+    )
+    assert (again.status_code, again.content) == (200, merged.content)
+    assert await events() == before
+
+    unkeyed = await client.post(
+        f"/api/v1/reports/{filed[1]['ref']}/withdraw", headers=members.regulator.headers
+    )
+    assert unkeyed.status_code == 200
+    assert unkeyed.json()["status"] == "withdrawn"
+    assert "idempotent-replayed" not in unkeyed.headers

@@ -14,11 +14,11 @@ from litestar.status_codes import HTTP_308_PERMANENT_REDIRECT
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.formats import Format, negotiate
-from incidents.idempotency import IdempotencyKey, once
+from incidents.idempotency import idempotent
 from incidents.incidents import duplicates, linking, reading, schemas
 from incidents.members.guards import require_secretariat
 from incidents.members.schemas import Principal
-from incidents.openapi import documented
+from incidents.openapi import documented, problems
 from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, link_header
 from incidents.reports import exports
 from incidents.reports.facets import FacetNames, facet_counts, parse_facets
@@ -136,23 +136,19 @@ class IncidentController(Controller):
         operation_id="MergeIncident",
         summary="Merge this incident into another; its reference then redirects there",
         guards=[require_secretariat],
-        responses=documented(schemas.Incident, 401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         status_code=200,
     )
+    @idempotent
     async def merge(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
         data: JSONBody[schemas.MergeIncident],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        async def work() -> schemas.Incident:
-            survivor = await linking.merge_incidents(db, principal, reference, data.into)
-            return await reading.get_incident(db, principal, survivor)
-
-        return await once(request, db, principal, idempotency_key, work)
+    ) -> schemas.Incident:
+        survivor = await linking.merge_incidents(db, principal, reference, data.into)
+        return await reading.get_incident(db, principal, survivor)
 
 
 async def _stream_incidents(

@@ -16,7 +16,7 @@ from incidents import idempotency
 from incidents.config import Settings
 from incidents.edge import ACCEPTS_KEY
 from incidents.formats import Format, negotiate
-from incidents.idempotency import IdempotencyKey, once
+from incidents.idempotency import IdempotencyKey, idempotent
 from incidents.incidents import linking
 from incidents.incidents.schemas import MoveReport
 from incidents.members.guards import require_member, require_secretariat
@@ -66,27 +66,19 @@ class ReportController(Controller):
         operation_id="CreateReport",
         summary="File a report (as draft or submitted)",
         guards=[require_member],
-        responses=documented(schemas.Created, 401, 403, 409, 413, 422, status=201),
+        responses=problems(401, 403, 409, 413, 422),
         status_code=201,
     )
+    @idempotent
     async def create(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         taxonomy: NamedDependency[TaxonomyRegistry],
         data: JSONBody[schemas.ReportCreate],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        return await once(
-            request,
-            db,
-            principal,
-            idempotency_key,
-            lambda: filing.create_report(db, principal, data, taxonomy),
-            status=201,
-            headers=lambda created: _report_headers(created.report),
-        )
+    ) -> Response[schemas.Created]:
+        created = await filing.create_report(db, principal, data, taxonomy)
+        return Response(content=created, headers=_report_headers(created.report))
 
     @post(
         "/reports/batch",
@@ -207,153 +199,117 @@ class ReportController(Controller):
         report = await filing.update_report(db, principal, reference, if_match, data, taxonomy)
         return Response(content=report, headers={"ETag": reading.etag(report)})
 
-    async def _transition(
-        self,
-        request: Request[Any, Any, Any],
-        db: AsyncConnection,
-        principal: Principal,
-        reference: str,
-        action: Action,
-        reason: str | None,
-        key: str | None,
-    ) -> Response[bytes]:
-        return await once(
-            request,
-            db,
-            principal,
-            key,
-            lambda: lifecycle.transition(db, principal, reference, action, reason),
-            headers=_report_headers,
-        )
-
     @post(
         "/reports/{reference:str}/submit",
         operation_id="SubmitReport",
         summary="Submit your draft (or a corrected rejected report)",
         guards=[require_member],
-        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         status_code=200,
     )
+    @idempotent
     async def submit(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        return await self._transition(
-            request, db, principal, reference, Action.SUBMIT, None, idempotency_key
-        )
+    ) -> Response[schemas.Report]:
+        report = await lifecycle.transition(db, principal, reference, Action.SUBMIT, None)
+        return Response(content=report, headers=_report_headers(report))
 
     @post(
         "/reports/{reference:str}/withdraw",
         operation_id="WithdrawReport",
         summary="Withdraw your report",
         guards=[require_member],
-        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         status_code=200,
     )
+    @idempotent
     async def withdraw(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
         data: JSONBody[schemas.OptionalReason | None] = None,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
+    ) -> Response[schemas.Report]:
         reason = data.reason if data else None
-        return await self._transition(
-            request, db, principal, reference, Action.WITHDRAW, reason, idempotency_key
-        )
+        report = await lifecycle.transition(db, principal, reference, Action.WITHDRAW, reason)
+        return Response(content=report, headers=_report_headers(report))
 
     @post(
         "/reports/{reference:str}/start-review",
         operation_id="StartReview",
         summary="Take a submitted report into review",
         guards=[require_secretariat],
-        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         status_code=200,
     )
+    @idempotent
     async def start_review(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        return await self._transition(
-            request, db, principal, reference, Action.START_REVIEW, None, idempotency_key
-        )
+    ) -> Response[schemas.Report]:
+        report = await lifecycle.transition(db, principal, reference, Action.START_REVIEW, None)
+        return Response(content=report, headers=_report_headers(report))
 
     @post(
         "/reports/{reference:str}/accept",
         operation_id="AcceptReport",
         summary="Accept a report: it counts in trends",
         guards=[require_secretariat],
-        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         status_code=200,
     )
+    @idempotent
     async def accept(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        return await self._transition(
-            request, db, principal, reference, Action.ACCEPT, None, idempotency_key
-        )
+    ) -> Response[schemas.Report]:
+        report = await lifecycle.transition(db, principal, reference, Action.ACCEPT, None)
+        return Response(content=report, headers=_report_headers(report))
 
     @post(
         "/reports/{reference:str}/reject",
         operation_id="RejectReport",
         summary="Reject a report with a reason its submitter can read",
         guards=[require_secretariat],
-        responses=documented(schemas.Report, 401, 403, 404, 409, 422),
+        responses=problems(401, 403, 404, 409, 422),
         status_code=200,
     )
+    @idempotent
     async def reject(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
         data: JSONBody[schemas.Reason],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        return await self._transition(
-            request, db, principal, reference, Action.REJECT, data.reason, idempotency_key
-        )
+    ) -> Response[schemas.Report]:
+        report = await lifecycle.transition(db, principal, reference, Action.REJECT, data.reason)
+        return Response(content=report, headers=_report_headers(report))
 
     @post(
         "/reports/{reference:str}/move",
         operation_id="MoveReport",
         summary="Link a report to another incident, or give it one of its own",
         guards=[require_secretariat],
-        responses=documented(schemas.Report, 401, 403, 404, 422),
+        responses=problems(401, 403, 404, 422),
         status_code=200,
     )
+    @idempotent
     async def move(
         self,
-        request: Request[Any, Any, Any],
         db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal],
         reference: Reference,
         data: JSONBody[MoveReport],
-        idempotency_key: IdempotencyKey = None,
-    ) -> Response[bytes]:
-        return await once(
-            request,
-            db,
-            principal,
-            idempotency_key,
-            lambda: linking.move_report(db, principal, reference, data.incident),
-            headers=_report_headers,
-        )
+    ) -> Response[schemas.Report]:
+        report = await linking.move_report(db, principal, reference, data.incident)
+        return Response(content=report, headers=_report_headers(report))
 
     @get(
         "/reports/{reference:str}/revisions",
