@@ -78,6 +78,8 @@ _CONTENT_TO_FIELD = {
     "causal_intent": "causal_intent",
     "causal_timing": "causal_timing",
     "ai_system.name": "ai_system_name",
+    "ai_system.developer": "developer",
+    "ai_system.deployer": "deployer",
     "ai_system.system_type": "system_type",
     "ai_system.tasks": "ai_task",
     "ai_system.lifecycle_stage": "lifecycle_stage",
@@ -95,7 +97,8 @@ _CONTENT_TO_FIELD = {
 
 
 class Problem(msgspec.Struct):
-    """One thing wrong with the source: its row (1 = first data row), column, and why."""
+    """One thing wrong with the source: its row (the file's line for tables; 0 = the file as a
+    whole), its column as the file names it, and why."""
 
     row: int
     column: str
@@ -169,10 +172,21 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
         return None, problems
     groups = listed("affected_group")
     harm_types = listed("harm_type")
+    # Every harm of the row: each domain with each harm type (a row may list several of both).
     harms = [
-        Harm(domain=domain, harm_type=harm_types[0] if harm_types else None, affected_groups=groups)
+        Harm(domain=domain, harm_type=harm_type, affected_groups=groups)
         for domain in dict.fromkeys(listed("harm_domain"))
+        for harm_type in (list[str | None](dict.fromkeys(harm_types)) or [None])
     ]
+    if harm_types and not harms:
+        problems.append(
+            Problem(
+                record.row,
+                _column(record, "harm_domain"),
+                "A harm type without a harm domain would be lost: give the domain",
+            )
+        )
+        return None, problems
     system_name = (
         text("ai_system_name") or text("developer") or text("deployer") or "Unnamed AI system"
     )
