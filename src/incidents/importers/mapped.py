@@ -128,7 +128,9 @@ async def import_table(
         )
         jurisdiction = organization.jurisdiction if organization else None
         prepared, checked = prepare(records, taxonomy, jurisdiction, complete=mapping.complete)
-        problems.extend(checked)
+        # A cell already named as wrong is not named again for what follows from it (no value).
+        named = {(problem.row, problem.column) for problem in problems}
+        problems.extend(p for p in checked if (p.row, p.column) not in named)
         if organization is None:
             problems.append(
                 Problem(

@@ -129,10 +129,16 @@ class MappingError(ValueError):
         super().__init__("\n".join(str(problem) for problem in problems))
 
 
-def line_of(text: str, path: list[str | int]) -> int:
+def line_of(text: str, path: list[str | int], hint: str | None = None) -> int:
     """The line defining ``path`` (e.g. ["fields", "sector", "values", "Health"]): each key is
-    looked for after the previous one; the last found wins."""
+    looked for after the previous one; the last found wins. ``hint``: a text on that line (a
+    rule's own words), looked for from the first key's line on."""
     lines = text.splitlines()
+    if hint is not None:
+        start = line_of(text, path[:2])
+        for number in range(max(start - 1, 0), len(lines)):
+            if hint in lines[number]:
+                return number + 1
     position, found = 0, 0
     for key in path:
         if isinstance(key, int):
@@ -156,6 +162,30 @@ def _schema_path(message: str) -> tuple[str, list[str | int]]:
     return text, path
 
 
+def _schema_problems(raw: dict[str, object], text: str) -> list[MappingProblem]:
+    """Each field's shape checked on its own, since msgspec's paths do not name dict keys."""
+    problems: list[MappingProblem] = []
+
+    def convert(value: object, kind: object, prefix: list[str | int]) -> None:
+        try:
+            msgspec.convert(value, kind)
+        except msgspec.ValidationError as error:
+            message, path = _schema_path(str(error))
+            unknown = re.search(r"unknown field `([^`]+)`", message)
+            if unknown:
+                path.append(unknown.group(1))
+            where = ".".join(str(part) for part in [*prefix, *path]) or "mapping"
+            problems.append(MappingProblem(line_of(text, [*prefix, *path]), f"{where}: {message}"))
+
+    fields, defaults = raw.get("fields", {}), raw.get("defaults", {})
+    convert({**raw, "fields": {}, "defaults": {}}, Mapping, [])
+    for name, spec in fields.items() if isinstance(fields, dict) else []:
+        convert(spec, str | FieldSpec, ["fields", str(name)])
+    for name, value in defaults.items() if isinstance(defaults, dict) else []:
+        convert(value, str, ["defaults", str(name)])
+    return sorted(problems, key=lambda problem: problem.line)
+
+
 def parse_mapping(text: str, taxonomy: Taxonomy | None = None) -> Mapping:
     """The mapping, or MappingError with every problem found (with ``taxonomy``, codes too)."""
     if len(text.encode()) > MAX_MAPPING_BYTES:
@@ -170,9 +200,7 @@ def parse_mapping(text: str, taxonomy: Taxonomy | None = None) -> Mapping:
     try:
         mapping = msgspec.convert(raw, Mapping)
     except msgspec.ValidationError as error:
-        message, path = _schema_path(str(error))
-        where = ".".join(str(part) for part in path)
-        raise MappingError([MappingProblem(line_of(text, path), f"{where}: {message}")]) from None
+        raise MappingError(_schema_problems(raw, text) or [MappingProblem(0, str(error))]) from None
     problems = list(_problems(mapping, text, taxonomy))
     if problems:
         raise MappingError(sorted(problems, key=lambda problem: problem.line))
@@ -217,8 +245,8 @@ def _spec_problems(
 ) -> list[MappingProblem]:
     problems: list[MappingProblem] = []
 
-    def fail(path: list[str | int], message: str) -> None:
-        problems.append(MappingProblem(line_of(text, ["fields", name, *path]), message))
+    def fail(path: list[str | int], message: str, hint: str | None = None) -> None:
+        problems.append(MappingProblem(line_of(text, ["fields", name, *path], hint), message))
 
     if (spec.column is None) == (spec.value is None):
         fail([], f"{name}: give a column or a value (one of them)")
@@ -239,12 +267,12 @@ def _spec_problems(
             f"{name}: no crosswalk {spec.crosswalk!r}; known: {', '.join(taxonomy.crosswalks)}",
         )
 
-    def check_codes(path: list[str | int], codes: list[str]) -> None:
+    def check_codes(path: list[str | int], codes: list[str], hint: str | None = None) -> None:
         for code in codes:
             if not code:
-                fail(path, f"{name}: {path[-1]!r} has no code yet (fill it in)")
+                fail(path, f"{name}: {path[-1]!r} has no code yet (fill it in)", hint)
             elif dimension is not None and code not in dimension.codes:
-                fail(path, f"{name}: {code!r} is not a {dimension.name} code")
+                fail(path, f"{name}: {code!r} is not a {dimension.name} code", hint)
 
     coded = {"language", "event_type", "sharing", "status", "affected_jurisdiction"}
     if (spec.values or spec.rules) and name not in DIMENSIONS and name not in coded:
@@ -255,16 +283,17 @@ def _spec_problems(
         check_codes(["value"], [spec.value])
     for position, rule in enumerate(spec.rules):
         given = [rule.keywords, rule.contains, rule.regex]
-        where: list[str | int] = ["rules", position, "code"]
+        where: list[str | int] = ["rules"]
+        hint = rule.contains or rule.regex or (rule.keywords[0] if rule.keywords else None)
         if sum(item is not None for item in given) != 1:
-            fail(where, f"{name}: rule {position + 1} needs one of keywords, contains, regex")
+            fail(where, f"{name}: rule {position + 1} needs one of keywords, contains, regex", hint)
             continue
         if rule.regex is not None:
             try:
                 re.compile(rule.regex)
             except re.error as error:
-                fail(["regex"], f"{name}: rule {position + 1}: bad regex: {error}")
+                fail(where, f"{name}: rule {position + 1}: bad regex: {error}", hint)
         if rule.keywords is not None and not any(word.strip() for word in rule.keywords):
-            fail(["keywords"], f"{name}: rule {position + 1} has no keywords")
-        check_codes(where, rule.codes())
+            fail(where, f"{name}: rule {position + 1} has no keywords", hint)
+        check_codes(where, rule.codes(), hint)
     return problems
