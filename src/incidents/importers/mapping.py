@@ -13,6 +13,7 @@ from typing import Literal
 
 import msgspec
 
+from incidents.errors import FieldError, ValidationFailed
 from incidents.importers.dates import Order
 from incidents.importers.records import FIELDS, LIST_FIELDS
 from incidents.importers.tables import Layout
@@ -121,12 +122,18 @@ class MappingProblem(msgspec.Struct):
         return f"line {self.line}: {self.message}" if self.line else self.message
 
 
-class MappingError(ValueError):
-    """Every problem of a mapping, each with its line."""
+class MappingError(ValidationFailed):
+    """Every problem of a mapping, each with its line (a 422 naming each, over HTTP)."""
 
     def __init__(self, problems: list[MappingProblem]) -> None:
         self.problems = problems
-        super().__init__("\n".join(str(problem) for problem in problems))
+        super().__init__(
+            "\n".join(str(problem) for problem in problems),
+            errors=[
+                FieldError(field=f"mapping line {problem.line}", message=problem.message)
+                for problem in problems
+            ],
+        )
 
 
 def line_of(text: str, path: list[str | int], hint: str | None = None) -> int:

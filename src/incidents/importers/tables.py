@@ -14,13 +14,15 @@ from pathlib import PurePath
 
 import msgspec
 
+from incidents.errors import ValidationFailed
+
 SPREADSHEETS = {".xlsx", ".xlsm", ".xls", ".ods"}
 MAX_ROWS = 1_000_000
 MAX_COLUMNS = 1_000
 
 
-class TableError(ValueError):
-    """The file cannot be read as a table (the message says why)."""
+class TableError(ValidationFailed):
+    """The file cannot be read as a table (the message says why; a 422 over HTTP)."""
 
 
 class Layout(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
