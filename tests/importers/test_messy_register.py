@@ -149,9 +149,21 @@ BAD = [
         "economic",
         "",
     ],
+    [
+        "Two faults",
+        "No harm given, an unknown sector.",
+        "2022",
+        "Kenya",
+        "Privacy leak",
+        "Bakery",
+        "",
+        "",
+    ],
 ]
-FIXES = {"": "2021", "Atlantis": "Brasil", "31/02/2021": "28/02/2021",
-         "Weather forecast drift": "Robustness failure of a forecast"}  # fmt: skip
+# Column position -> cell as refused -> cell as corrected.
+FIXES = {2: {"": "2021", "31/02/2021": "28/02/2021"}, 3: {"Atlantis": "Brasil"},
+         4: {"Weather forecast drift": "Robustness failure of a forecast"},
+         5: {"Bakery": "Finance"}, 6: {"": "rights"}}  # fmt: skip
 
 MAPPING = f"""
 organization = "{ORGANIZATION}"
@@ -246,18 +258,20 @@ async def test_a_messy_register_imports_with_a_mapping_alone(registry: Registry)
         (12, "Where / Countries", "'Atlantis' has no mapping"),
         (13, "When / Date", "day is out of range for month"),
         (14, "Classification / Issue", "'Weather forecast drift' has no mapping"),
-    }
-    assert refused.rejected == 4
+        (15, "Classification / Sector", "'Bakery' has no mapping"),
+        (15, "Impact / Harm", "Required"),
+    }, "every problem of every row, by file line and the file's column"
+    assert refused.rejected == 5
 
     partial = await run(registry, data, partial=True)
-    assert (partial.created, partial.rejected, partial.written) == (7, 4, True)
+    assert (partial.created, partial.rejected, partial.written) == (7, 5, True)
     assert partial.defaulted == dict.fromkeys(
-        ("sharing", "status", "language", "event_type", "severity"), 11
+        ("sharing", "status", "language", "event_type", "severity"), 12
     )
     coverage = {item.field: item for item in partial.coverage}
     assert coverage["harm_domain"].by_rule == {
         "keywords bias, discrimination": 4,
-        "contains 'privacy'": 2,
+        "contains 'privacy'": 3,
         "regex 'deep ?fake'": 3,
         "keywords robustness": 1,
     }
@@ -301,20 +315,23 @@ async def test_a_messy_register_imports_with_a_mapping_alone(registry: Registry)
     ]
     assert [row[:-1] for row in back[len(HEAD) :]] == BAD
     assert back[4][-1] == "Where / Countries: 'Atlantis' has no mapping"
-    fixed = [[FIXES.get(cell, cell) for cell in row] for row in back[len(HEAD) :]]
+    fixed = [
+        [FIXES.get(position, {}).get(cell, cell) for position, cell in enumerate(row[:-1])]
+        for row in back[len(HEAD) :]
+    ]
     again = await run(registry, register(fixed))
-    assert (again.problems, again.created, again.written) == ([], 4, True)
+    assert (again.problems, again.created, again.written) == ([], 5, True)
 
     # Re-running either file changes nothing (no external reference: the content key).
     async with registry.database.connect() as connection:
         before = (await connection.execute(select(func.count()).select_from(reports))).scalar()
     rerun = await run(registry, data, partial=True)
-    assert (rerun.created, rerun.updated, rerun.unchanged, rerun.rejected) == (0, 0, 7, 4)
+    assert (rerun.created, rerun.updated, rerun.unchanged, rerun.rejected) == (0, 0, 7, 5)
     fixed_again = await run(registry, register(fixed))
-    assert (fixed_again.created, fixed_again.updated, fixed_again.unchanged) == (0, 0, 4)
+    assert (fixed_again.created, fixed_again.updated, fixed_again.unchanged) == (0, 0, 5)
     async with registry.database.connect() as connection:
         after = (await connection.execute(select(func.count()).select_from(reports))).scalar()
-    assert before == after == 11
+    assert before == after == 12
 
 
 async def test_the_suggested_mapping_filled_in_imports_the_register(registry: Registry) -> None:
@@ -400,7 +417,7 @@ def test_the_command_line_checks_the_mapping_and_writes_rejected_rows(
     )  # fmt: skip
     assert partial.exit_code == 1, "rows were refused"
     assert "created 7" in partial.output
-    assert "refused 4" in partial.output
+    assert "refused 5" in partial.output
     assert "the other rows were written" in partial.output
     assert (tmp_path / "rejected.csv").read_text().count("\n") == len(HEAD) + len(BAD)
 

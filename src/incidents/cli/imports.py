@@ -46,7 +46,7 @@ def _run_import(work: Import, dry_run: bool) -> None:
         summary = run_with_database(settings, run)
     except (FileNotFoundError, ValueError) as error:
         fail(str(error))
-    for problem in summary.problems[:1000]:
+    for problem in summary.problems:
         where = f"row {problem.row}, " if problem.row else ""
         click.echo(f"{where}column {problem.column}: {problem.message}")
     click.echo(

@@ -122,6 +122,15 @@ class Summary(msgspec.Struct):
     problems: list[Problem] = msgspec.field(default_factory=list)
 
 
+def _field_of(path: str) -> str:
+    """A ReportContent path (``harms[0].harm_type``) -> our field, whose column the user knows."""
+    if path.startswith("harms["):
+        for part, field in (("harm_type", "harm_type"), ("affected_groups", "affected_group")):
+            if part in path:
+                return field
+    return next((f for prefix, f in _CONTENT_TO_FIELD.items() if path.startswith(prefix)), path)
+
+
 def _column(record: Record, field: str) -> str:
     return record.columns.get(field, field)
 
@@ -228,10 +237,7 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
     except msgspec.ValidationError as error:
         message, _, where = str(error).partition(" - at `$.")
         path = where.rstrip("`")
-        field = next(
-            (f for prefix, f in _CONTENT_TO_FIELD.items() if path.startswith(prefix)), path
-        )
-        return None, [Problem(record.row, _column(record, field), message)]
+        return None, [Problem(record.row, _column(record, _field_of(path)), message)]
     return content, []
 
 
@@ -255,10 +261,7 @@ def prepare(
             continue
         errors = check(content, taxonomy, today, complete=complete)
         for error in errors:
-            field = next(
-                (f for prefix, f in _CONTENT_TO_FIELD.items() if error.field.startswith(prefix)),
-                error.field,
-            )
+            field = _field_of(error.field)
             problems.append(Problem(record.row, _column(record, field), error.message))
         values = record.values
         sharing = str(values.get("sharing") or "")

@@ -117,6 +117,8 @@ class Translator:
             ]
         if name == "affected_jurisdiction":
             found, unknown = self.countries.codes(items)
+            if found:
+                self._hit(name, "countries recognised", row)
             for item in unknown:
                 self._unmapped(row, name, spec, item, problems)
             items = found
