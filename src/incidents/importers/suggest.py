@@ -140,7 +140,7 @@ def suggest(data: bytes, filename: str, taxonomy: Taxonomy, *, sheet: str | None
             unmapped.append(f"#   {_quote(column)}: {len(set(values))} distinct values")
             continue
         fields[field] = column
-        tables.extend(_spec(field, column, values, countries))
+        tables.extend(_spec(field, column, values, taxonomy))
     defaults = {
         "sharing": '"TLP:AMBER"',
         "status": '"submitted"',
@@ -181,7 +181,22 @@ def _detect(column: str, values: list[str], countries: Countries, taken: set[str
     return named
 
 
-def _spec(field: str, column: str, values: list[str], countries: Countries) -> list[str]:
+def _codes(taxonomy: Taxonomy, name: str) -> list[str]:
+    """The dimension's live codes with their English labels, as comments to fill in from."""
+    dimension = taxonomy.dimensions.get(name)
+    if dimension is None:
+        return []
+    entries = [f"{code} {dimension.label(code)}" for code in sorted(dimension.live)]
+    lines, line = [], "# codes:"
+    for entry in entries:
+        if len(line) + len(entry) > 98:
+            lines.append(line.rstrip(";"))
+            line = "#"
+        line += f" {entry};"
+    return [*lines, line.rstrip(";")]
+
+
+def _spec(field: str, column: str, values: list[str], taxonomy: Taxonomy) -> list[str]:
     """The [fields.X] table of a field that needs more than its column, else nothing."""
     if field == "affected_jurisdiction":
         return [f"[fields.{field}]", f"column = {_quote(column)}", 'split = [";", ","]', ""]
@@ -214,6 +229,7 @@ def _spec(field: str, column: str, values: list[str], countries: Countries) -> l
         'code = "" }]',
         "",
         f"[fields.{field}.values]   # {len(counts)} distinct values: fill in {field} codes",
+        *_codes(taxonomy, DIMENSIONS[field]),
     ]
     for value, count in counts.most_common(LISTED_VALUES):
         found.append(f'{_quote(value)} = ""   # {count} row{"s" if count != 1 else ""}')
