@@ -165,6 +165,53 @@ def test_a_spreadsheet_sheet_with_a_banner_and_a_two_row_header() -> None:
         read_table(b"not a workbook", "register.ods", Layout())
 
 
+def _ods(rows: list[list[str]]) -> bytes:
+    """A minimal OpenDocument spreadsheet, one sheet."""
+    body = "".join(
+        "<table:table-row>"
+        + "".join(
+            f'<table:table-cell office:value-type="string"><text:p>{escape(cell)}</text:p>'
+            "</table:table-cell>"
+            for cell in row
+        )
+        + "</table:table-row>"
+        for row in rows
+    )
+    content = (
+        '<?xml version="1.0" encoding="UTF-8"?><office:document-content '
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:table="urn:oasis:names:tc:opendocument:xmlns:table:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0" office:version="1.2">'
+        '<office:body><office:spreadsheet><table:table table:name="Register">'
+        f"{body}</table:table></office:spreadsheet></office:body></office:document-content>"
+    )
+    manifest = (
+        '<?xml version="1.0" encoding="UTF-8"?><manifest:manifest '
+        'xmlns:manifest="urn:oasis:names:tc:opendocument:xmlns:manifest:1.0" '
+        'manifest:version="1.2"><manifest:file-entry manifest:full-path="/" '
+        'manifest:media-type="application/vnd.oasis.opendocument.spreadsheet"/>'
+        '<manifest:file-entry manifest:full-path="content.xml" manifest:media-type="text/xml"/>'
+        "</manifest:manifest>"
+    )
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(
+            "mimetype",
+            "application/vnd.oasis.opendocument.spreadsheet",
+            compress_type=zipfile.ZIP_STORED,
+        )
+        archive.writestr("META-INF/manifest.xml", manifest)
+        archive.writestr("content.xml", content)
+    return buffer.getvalue()
+
+
+def test_an_ods_sheet_reads_like_the_csv_it_would_export() -> None:
+    rows = [["Banner"], ["Title", "Countries"], ["Gates", "Kenya; Uganda"]]
+    table = read_table(_ods(rows), "register.ods", Layout(header_row=2))
+    assert table.columns == ["Title", "Countries"]
+    assert table.rows == [(3, ["Gates", "Kenya; Uganda"])]
+
+
 def test_csv_rows_are_named_by_their_file_line_even_across_quoted_line_breaks() -> None:
     data = b'Title,Summary\nOne,"two\nlines"\nThree,four\n'
     table = read_table(data, "register.csv", Layout())
