@@ -111,12 +111,12 @@ GOOD = [
 BAD = [
     [
         "Undated incident",
-        "Nobody recorded when.",
+        "Nobody recorded when, nor the harm.",
         "",
         "Kenya",
         "Privacy leak",
         "Finance",
-        "rights",
+        "",
         "",
     ],
     [
@@ -255,6 +255,7 @@ async def test_a_messy_register_imports_with_a_mapping_alone(registry: Registry)
     problems = {(p.row, p.column, p.message) for p in refused.problems}
     assert problems == {
         (11, "When / Date", "No value (and no default)"),
+        (11, "Impact / Harm", "Required"),
         (12, "Where / Countries", "'Atlantis' has no mapping"),
         (13, "When / Date", "day is out of range for month"),
         (14, "Classification / Issue", "'Weather forecast drift' has no mapping"),

@@ -122,6 +122,15 @@ class Summary(msgspec.Struct):
     problems: list[Problem] = msgspec.field(default_factory=list)
 
 
+_STAND_INS = {
+    "title": "-",
+    "summary": "-",
+    "occurred_on": "2000",
+    "event_type": "incident",
+    "severity": "incident",
+}
+
+
 def _field_of(path: str) -> str:
     """A ReportContent path (``harms[0].harm_type``) -> our field, whose column the user knows."""
     if path.startswith("harms["):
@@ -168,6 +177,8 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
             problems.append(
                 Problem(record.row, _column(record, required), "No value (and no default)")
             )
+            # A stand-in, so that the row's other fields are still checked (and reported).
+            values = {**values, required: _STAND_INS[required]}
     detected = None
     if text("detected_on"):
         try:
@@ -177,8 +188,6 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
                 Problem(record.row, _column(record, "detected_on"), "Not a YYYY-MM-DD date")
             )
     numbers = {field: integer(field) for field in ("people_affected", "deaths", "injuries")}
-    if problems:
-        return None, problems
     groups = listed("affected_group")
     harm_types = listed("harm_type")
     # Every harm of the row: each domain with each harm type (a row may list several of both).
@@ -237,8 +246,9 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
     except msgspec.ValidationError as error:
         message, _, where = str(error).partition(" - at `$.")
         path = where.rstrip("`")
-        return None, [Problem(record.row, _column(record, _field_of(path)), message)]
-    return content, []
+        problems.append(Problem(record.row, _column(record, _field_of(path)), message))
+        return None, problems
+    return content, problems
 
 
 class Prepared(msgspec.Struct):
@@ -256,13 +266,18 @@ def prepare(
     references: dict[str, int] = {}
     for record in records:
         content, shape_problems = to_content(record)
+        problems.extend(shape_problems)
         if content is None:
-            problems.extend(shape_problems)
             continue
+        # Every other problem of the row too, except what follows from a cell already named.
+        named = {problem.column for problem in shape_problems}
         errors = check(content, taxonomy, today, complete=complete)
         for error in errors:
-            field = _field_of(error.field)
-            problems.append(Problem(record.row, _column(record, field), error.message))
+            column = _column(record, _field_of(error.field))
+            if column not in named:
+                problems.append(Problem(record.row, column, error.message))
+        if shape_problems:
+            continue
         values = record.values
         sharing = str(values.get("sharing") or "")
         status = str(values.get("status") or "")
