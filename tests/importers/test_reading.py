@@ -9,7 +9,9 @@ from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
+from click.testing import CliRunner
 
+from incidents.cli import main
 from incidents.importers.countries import Countries
 from incidents.importers.dates import DateError, parse_date
 from incidents.importers.mapping import MappingError, parse_mapping
@@ -262,3 +264,32 @@ def _fields() -> set[str]:
     from incidents.importers.records import FIELDS
 
     return set(FIELDS)
+
+
+def test_the_suggest_command_writes_a_mapping_for_a_spreadsheet(tmp_path: Path) -> None:
+    rows: list[list[str | int]] = [
+        ["Register of AI incidents"],
+        ["Title", "Pays", "Date", "Secteur"],
+        ["Gates", "Sénégal", "2021", "Transport"],
+        ["Chatbot", "Allemagne", "Mar 2022", "Transport"],
+        ["Scoring", "Brasil", "2018-2024", "Finance"],
+    ]
+    (tmp_path / "register.xlsx").write_bytes(_xlsx({"Register": rows}))
+    result = CliRunner(env={"INCIDENTS_DATA_DIR": str(tmp_path)}).invoke(
+        main,
+        [
+            "import",
+            "suggest",
+            str(tmp_path / "register.xlsx"),
+            "--output",
+            str(tmp_path / "m.toml"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    text = (tmp_path / "m.toml").read_text()
+    assert "header_row = 2" in text
+    assert "delimiter" not in text, "a spreadsheet has none"
+    assert '[fields.affected_jurisdiction]\ncolumn = "Pays"' in text
+    assert '[fields.occurred_on]\ncolumn = "Date"' in text
+    assert '"Transport" = ""   # 2 rows' in text
+    assert '"Finance" = ""   # 1 row' in text
