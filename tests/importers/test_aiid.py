@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from incidents.audit.models import audit_events
 from incidents.audit.service import Actor
 from incidents.db import Database, create_engine
+from incidents.importers.aiid import rules as aiid_rules
 from incidents.importers.service import import_aiid
 from incidents.oversight.verify import verify_all
 from incidents.reports.models import reports
@@ -127,3 +128,33 @@ async def _one(database: Database, reference: str) -> Any:
         return (
             await connection.execute(select(reports).where(reports.c.external_ref == reference))
         ).one()
+
+
+async def test_every_harm_is_kept_injuries_are_serious_and_near_misses_are_hazards(
+    registry_db: tuple[Database, Taxonomy],
+) -> None:
+    snapshot = aiid_snapshot()
+    database, taxonomy = registry_db
+    await import_aiid(database, taxonomy, snapshot, ACTOR)
+    both = await _one(database, "AIID-5")  # 144 deaths and 1,391 injuries in CSET v1
+    assert (both.deaths, both.injuries) == (144, 1391)
+    assert {"physical_death", "physical_injury"} <= set(both.harm_types)
+    assert both.severity == "serious_incident"
+    injured = await _one(database, "AIID-125")  # 55,000 injured, nobody died
+    assert (injured.injuries, injured.severity) == (55000, "serious_incident")
+    assert "physical_injury" in injured.harm_types
+    no_harm = await _one(database, "AIID-14")  # "no tangible harm, near-miss, or issue"
+    assert (no_harm.event_type, no_harm.severity) == ("hazard", "hazard")
+
+    hazards = {"no tangible harm, near-miss, or issue", *aiid_rules().hazard_when}
+    with (snapshot / "classifications_CSETv1.csv").open(encoding="utf-8", newline="") as handle:
+        expected = {
+            row["Incident ID"] for row in csv.DictReader(handle) if row["Tangible Harm"] in hazards
+        }
+    async with database.connect() as connection:
+        stored = (
+            await connection.execute(
+                select(func.count()).select_from(reports).where(reports.c.event_type == "hazard")
+            )
+        ).scalar_one()
+    assert stored == len(expected) == 126

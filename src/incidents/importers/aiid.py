@@ -18,8 +18,9 @@ from typing import Any
 
 import msgspec
 
-from incidents.importers.mapping import FieldSpec, Mapping, Translator
-from incidents.importers.records import Problem, Record, Summary
+from incidents.importers.mapping import FieldSpec, Mapping
+from incidents.importers.records import Problem, Record, Summary, count_unmapped
+from incidents.importers.translate import Translator
 
 INCIDENTS = "incidents.csv"
 MIT = "classifications_MIT.csv"
@@ -31,7 +32,7 @@ class AiidRules(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     source_url: str
     defaults: dict[str, str]
     serious_severity: str
-    """The severity of an incident in which lives were lost."""
+    """The severity of an incident in which people died or were injured."""
     hazard_severity: str
     hazard_when: list[str]
     """CSET "Tangible Harm" values meaning nothing happened yet (a near miss or an issue)."""
@@ -164,6 +165,9 @@ def read_snapshot(
                     if found:
                         values[field] = found
                 _harm_from_cset(values, extra, settings)
+            if values.get("harm_type") and not values.get("harm_domain"):
+                # A harm needs its domain; without an MIT classification the type is counted.
+                count_unmapped(summary, "harm_type (no harm domain)", len(values.pop("harm_type")))
             yield Record(row=row, values=values, columns=columns), problems
 
 
@@ -176,13 +180,14 @@ def _harm_from_cset(values: dict[str, Any], extra: dict[str, str], settings: Aii
         values["severity"] = settings.hazard_severity
         values["deaths"] = values["injuries"] = None
         return
+    # Both harms when both happened; either one makes the incident serious.
     harm_types = []
     if deaths:
-        values["severity"] = settings.serious_severity
         harm_types.append(settings.death_harm_type)
     if injuries:
         harm_types.append(settings.injury_harm_type)
     if harm_types:
+        values["severity"] = settings.serious_severity
         values["harm_type"] = harm_types
 
 

@@ -78,6 +78,8 @@ _CONTENT_TO_FIELD = {
     "causal_intent": "causal_intent",
     "causal_timing": "causal_timing",
     "ai_system.name": "ai_system_name",
+    "ai_system.developer": "developer",
+    "ai_system.deployer": "deployer",
     "ai_system.system_type": "system_type",
     "ai_system.tasks": "ai_task",
     "ai_system.lifecycle_stage": "lifecycle_stage",
@@ -95,7 +97,8 @@ _CONTENT_TO_FIELD = {
 
 
 class Problem(msgspec.Struct):
-    """One thing wrong with the source: its row (1 = first data row), column, and why."""
+    """One thing wrong with the source: its row (the file's line for tables; 0 = the file as a
+    whole), its column as the file names it, and why."""
 
     row: int
     column: str
@@ -117,6 +120,24 @@ class Summary(msgspec.Struct):
     unmapped: dict[str, int] = msgspec.field(default_factory=dict)
     """Per field: values the crosswalks or value maps did not know, kept as unclassified."""
     problems: list[Problem] = msgspec.field(default_factory=list)
+
+
+_STAND_INS = {
+    "title": "-",
+    "summary": "-",
+    "occurred_on": "2000",
+    "event_type": "incident",
+    "severity": "incident",
+}
+
+
+def _field_of(path: str) -> str:
+    """A ReportContent path (``harms[0].harm_type``) -> our field, whose column the user knows."""
+    if path.startswith("harms["):
+        for part, field in (("harm_type", "harm_type"), ("affected_groups", "affected_group")):
+            if part in path:
+                return field
+    return next((f for prefix, f in _CONTENT_TO_FIELD.items() if path.startswith(prefix)), path)
 
 
 def _column(record: Record, field: str) -> str:
@@ -156,6 +177,8 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
             problems.append(
                 Problem(record.row, _column(record, required), "No value (and no default)")
             )
+            # A stand-in, so that the row's other fields are still checked (and reported).
+            values = {**values, required: _STAND_INS[required]}
     detected = None
     if text("detected_on"):
         try:
@@ -165,14 +188,23 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
                 Problem(record.row, _column(record, "detected_on"), "Not a YYYY-MM-DD date")
             )
     numbers = {field: integer(field) for field in ("people_affected", "deaths", "injuries")}
-    if problems:
-        return None, problems
     groups = listed("affected_group")
     harm_types = listed("harm_type")
+    # Every harm of the row: each domain with each harm type (a row may list several of both).
     harms = [
-        Harm(domain=domain, harm_type=harm_types[0] if harm_types else None, affected_groups=groups)
+        Harm(domain=domain, harm_type=harm_type, affected_groups=groups)
         for domain in dict.fromkeys(listed("harm_domain"))
+        for harm_type in (list[str | None](dict.fromkeys(harm_types)) or [None])
     ]
+    if harm_types and not harms:
+        problems.append(
+            Problem(
+                record.row,
+                _column(record, "harm_domain"),
+                "A harm type without a harm domain would be lost: give the domain",
+            )
+        )
+        return None, problems
     system_name = (
         text("ai_system_name") or text("developer") or text("deployer") or "Unnamed AI system"
     )
@@ -214,11 +246,9 @@ def to_content(record: Record) -> tuple[ReportContent | None, list[Problem]]:
     except msgspec.ValidationError as error:
         message, _, where = str(error).partition(" - at `$.")
         path = where.rstrip("`")
-        field = next(
-            (f for prefix, f in _CONTENT_TO_FIELD.items() if path.startswith(prefix)), path
-        )
-        return None, [Problem(record.row, _column(record, field), message)]
-    return content, []
+        problems.append(Problem(record.row, _column(record, _field_of(path)), message))
+        return None, problems
+    return content, problems
 
 
 class Prepared(msgspec.Struct):
@@ -236,16 +266,18 @@ def prepare(
     references: dict[str, int] = {}
     for record in records:
         content, shape_problems = to_content(record)
+        problems.extend(shape_problems)
         if content is None:
-            problems.extend(shape_problems)
             continue
+        # Every other problem of the row too, except what follows from a cell already named.
+        named = {problem.column for problem in shape_problems}
         errors = check(content, taxonomy, today, complete=complete)
         for error in errors:
-            field = next(
-                (f for prefix, f in _CONTENT_TO_FIELD.items() if error.field.startswith(prefix)),
-                error.field,
-            )
-            problems.append(Problem(record.row, _column(record, field), error.message))
+            column = _column(record, _field_of(error.field))
+            if column not in named:
+                problems.append(Problem(record.row, column, error.message))
+        if shape_problems:
+            continue
         values = record.values
         sharing = str(values.get("sharing") or "")
         status = str(values.get("status") or "")

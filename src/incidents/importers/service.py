@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor
 from incidents.db import Database
-from incidents.importers import aiid, mapping
+from incidents.importers import aiid, ndjson
 from incidents.importers.records import Prepared, Problem, Record, Summary, prepare, write
 from incidents.members import schemas as member_schemas
 from incidents.members import service as members
@@ -91,30 +91,6 @@ async def import_aiid(
     )
 
 
-async def import_csv(
-    database: Database,
-    taxonomy: Taxonomy,
-    path: Path,
-    mapping_path: Path,
-    actor: Actor,
-    *,
-    dry_run: bool = False,
-) -> Summary:
-    rules = mapping.read_mapping(mapping_path)
-    summary = Summary()
-    records = list(mapping.read_csv(path, rules, taxonomy, summary))
-    return await _run(
-        database,
-        taxonomy,
-        actor,
-        rules.organization,
-        records,
-        summary,
-        complete=rules.complete,
-        dry_run=dry_run,
-    )
-
-
 async def import_ndjson(
     database: Database,
     taxonomy: Taxonomy,
@@ -133,7 +109,7 @@ async def import_ndjson(
     summary = Summary()
     today = datetime.now(UTC).date()
     by_filer: dict[str, list[tuple[int, NewReport]]] = {}
-    for row, report, problem, owner in mapping.read_ndjson(path, summary):
+    for row, report, problem, owner in ndjson.read_ndjson(path, summary):
         if problem is not None or report is None:
             summary.problems.append(problem or Problem(row, "$", "Unreadable line"))
             continue
