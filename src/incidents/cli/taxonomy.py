@@ -23,19 +23,24 @@ def taxonomy() -> None:
 @taxonomy.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def taxonomy_check(directory: str | None) -> None:
-    """Validate the taxonomy files in DIRECTORY (default: the shipped taxonomy).
+    """Validate the taxonomy files in DIRECTORY (default: the shipped taxonomy) and their
+    translations (every label and definition in every language of translations/manifest.toml).
 
     Prints each problem as FILE  CODE  REASON and exits 1 if there is any.
     """
+    from incidents.languages.catalogs import check_translations
     from incidents.taxonomy.files import TaxonomyInvalid, read_directory
 
     folder = Path(directory) if directory else load_settings().taxonomy_dir
     try:
         document = read_directory(folder)
+        problems = check_translations(folder, document)
     except TaxonomyInvalid as invalid:
-        for problem in invalid.problems:
+        problems = invalid.problems
+    if problems:
+        for problem in problems:
             click.echo(f"{problem.file}  {problem.code or '-'}  {problem.reason}")
-        click.echo(f"{len(invalid.problems)} problem(s) in {folder}", err=True)
+        click.echo(f"{len(problems)} problem(s) in {folder}", err=True)
         sys.exit(1)
     codes = sum(len(dimension.codes) for dimension in document.dimensions)
     click.echo(
@@ -43,6 +48,22 @@ def taxonomy_check(directory: str | None) -> None:
         f"({len(document.dimensions)} dimensions, {codes} codes, "
         f"{len(document.crosswalks)} crosswalks, {len(document.geography)} countries)"
     )
+    click.echo(_languages_line(folder))
+
+
+def _languages_line(folder: Path) -> str:
+    from incidents.languages.catalogs import read_translations
+
+    translations, _ = read_translations(folder)
+    states = translations.manifest.catalogs
+    reviewed = [code for code, state in states.items() if state.reviewed_by_native_speaker]
+    awaiting = [code for code, state in states.items() if not state.reviewed_by_native_speaker]
+    line = f"every label and definition present in {len(states)} languages ({', '.join(states)})"
+    if reviewed:
+        line += f"; reviewed by a native speaker: {', '.join(reviewed)}"
+    if awaiting:
+        line += f"; awaiting native review: {', '.join(awaiting)}"
+    return line
 
 
 @taxonomy.command("load")
@@ -77,8 +98,9 @@ def taxonomy_diff(old: str, new: str) -> None:
 
     Each is a version number in the database or a taxonomy directory.
     """
+    from incidents.taxonomy.changes import diff
     from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-    from incidents.taxonomy.service import diff, document_of
+    from incidents.taxonomy.service import document_of
 
     def from_database(versions: list[int]) -> dict[int, TaxonomyDocument]:
         async def work(database: Database) -> dict[int, TaxonomyDocument]:
