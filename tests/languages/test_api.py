@@ -8,6 +8,9 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.factories import Members
+from tests.reports.helpers import file
+
 
 def _codes(dimension: dict[str, Any]) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
@@ -83,3 +86,29 @@ async def test_geography_names_countries_and_regions_in_the_language(
     assert english["region_names"]["Latin America and the Caribbean"] == (
         "Latin America and the Caribbean"
     )
+
+
+async def test_facet_labels_follow_accept_language(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    await file(client, members.regulator, affected_jurisdictions=["SN"], sharing="TLP:GREEN")
+    for path in ("/api/v1/reports", "/api/v1/incidents"):
+        response = await client.get(
+            path,
+            params={"facets": "severity,harm_domain,jurisdiction"},
+            headers={**members.researcher.headers, "Accept-Language": "fr"},
+        )
+        assert response.status_code == 200, response.text
+        assert response.headers["content-language"] == "fr"
+        assert "accept-language" in response.headers["vary"].lower()
+        facets = response.json()["facets"]
+        assert {entry["label"] for entry in facets["severity"]} == {"Incident grave d'IA"}
+        domains = {entry["value"]: entry["label"] for entry in facets["harm_domain"]}
+        assert domains["1.1"] == "Discrimination injuste et représentation erronée"
+        countries = {entry["value"]: entry["label"] for entry in facets["jurisdiction"]}
+        assert countries["SN"] == "Sénégal"
+    english = await client.get(
+        "/api/v1/reports", params={"facets": "severity"}, headers=members.researcher.headers
+    )
+    assert english.headers["content-language"] == "en"
+    assert english.json()["facets"]["severity"][0]["label"] == "Serious AI incident"

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from litestar import Request
 
 from incidents.languages import LANGUAGES, SOURCE_LANGUAGE
 
@@ -47,3 +50,8 @@ def negotiate(header: str | None, available: tuple[str, ...] = LANGUAGES) -> str
         if primary in available:
             return primary
     return SOURCE_LANGUAGE
+
+
+def answer_language(request: Request[Any, Any, Any]) -> str:
+    """The language a request's answer is worded in."""
+    return negotiate(request.headers.get("accept-language"))
