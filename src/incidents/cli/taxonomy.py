@@ -66,6 +66,48 @@ def _languages_line(folder: Path) -> str:
     return line
 
 
+@taxonomy.command("glossary")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--lang",
+    "languages",
+    multiple=True,
+    help="A language to include (repeat; default all six, in the UN order).",
+)
+@click.option("--definitions", is_flag=True, help="Add each code's definition in each language.")
+@click.option(
+    "--write",
+    "write_to",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the Markdown to this file instead of printing it (e.g. docs/glossary.md).",
+)
+def taxonomy_glossary(
+    directory: str | None, languages: tuple[str, ...], definitions: bool, write_to: str | None
+) -> None:
+    """The taxonomy's terms side by side in each language, as Markdown."""
+    from incidents.languages import LANGUAGES
+    from incidents.languages.catalogs import read_translations
+    from incidents.languages.glossary import glossary
+    from incidents.taxonomy.files import TaxonomyInvalid, read_directory
+
+    folder = Path(directory) if directory else load_settings().taxonomy_dir
+    unknown = [code for code in languages if code not in LANGUAGES]
+    if unknown:
+        fail(f"--lang {unknown[0]!r} is not one of: {', '.join(LANGUAGES)}")
+    try:
+        document = read_directory(folder)
+    except TaxonomyInvalid as invalid:
+        fail(f"{folder} is not a valid taxonomy ({len(invalid.problems)} problems)")
+    translations, _ = read_translations(folder)
+    text = glossary(document, translations, languages or LANGUAGES, definitions=definitions)
+    if write_to is None:
+        click.echo(text, nl=False)
+    else:
+        Path(write_to).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {write_to}")
+
+
 @taxonomy.command("load")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def taxonomy_load(directory: str | None) -> None:
