@@ -160,6 +160,7 @@ class EmbeddedCluster:
                 "--auth-host=reject",
                 "--encoding=UTF8",
                 "--locale=C",
+                *_character_classes(),
                 "--no-instructions",
             ]
         )
@@ -319,3 +320,20 @@ def _open_path_to(path: Path) -> None:
                 wanted |= traverse
             if mode & wanted != wanted:
                 child.chmod(mode | wanted)
+
+
+def _character_classes() -> list[str]:
+    """C collation (byte order: fast, the same everywhere) with the C.UTF-8 character classes
+    where the C library has them: without them PostgreSQL lower-cases and forms trigrams only
+    for ASCII letters, so typo tolerance fails on Arabic, Cyrillic or Chinese words."""
+    import locale
+
+    current = locale.setlocale(locale.LC_CTYPE)
+    try:
+        locale.setlocale(locale.LC_CTYPE, "C.UTF-8")
+    except locale.Error:
+        logger.warning("no C.UTF-8 locale: non-Latin words lose typo tolerance in search")
+        return []
+    finally:
+        locale.setlocale(locale.LC_CTYPE, current)
+    return ["--lc-ctype=C.UTF-8"]

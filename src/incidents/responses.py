@@ -18,11 +18,25 @@ def etag_matches(request: Request[Any, Any, Any], etag: str) -> bool:
     return "*" in offered or etag in offered
 
 
+def language_headers(language: str) -> dict[str, str]:
+    """An answer whose words follow `Accept-Language`: which language, and that caches must key
+    on the header."""
+    return {"Content-Language": language, "Vary": "Accept-Language"}
+
+
 def cacheable(
-    request: Request[Any, Any, Any], body: bytes, etag: str, *, max_age: int = 60
+    request: Request[Any, Any, Any],
+    body: bytes,
+    etag: str,
+    *,
+    max_age: int = 60,
+    language: str | None = None,
 ) -> Response[bytes]:
-    """A public JSON body with a strong ETag; 304 when the client already has it."""
+    """A public JSON body with a strong ETag; 304 when the client already has it. With a
+    language, the ETag must already differ per language (the caller puts it in)."""
     headers = {"ETag": etag, "Cache-Control": f"public, max-age={max_age}"}
+    if language is not None:
+        headers |= language_headers(language)
     if etag_matches(request, etag):
         return Response(content=b"", status_code=HTTP_304_NOT_MODIFIED, headers=headers)
     return Response(content=body, media_type=JSON, headers=headers)

@@ -13,8 +13,9 @@ from incidents.audit.service import Actor
 from incidents.cli import main
 from incidents.errors import Conflict
 from incidents.paths import taxonomy_dir
+from incidents.taxonomy.changes import diff
 from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-from incidents.taxonomy.service import TaxonomyRegistry, diff, store
+from incidents.taxonomy.service import TaxonomyRegistry, store
 from tests.taxonomy.helpers import copy_shipped, edit, make_version_2
 
 ACTOR = Actor(label="test")

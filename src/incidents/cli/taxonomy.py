@@ -23,19 +23,24 @@ def taxonomy() -> None:
 @taxonomy.command("check")
 @click.argument("directory", required=False, type=click.Path(file_okay=False))
 def taxonomy_check(directory: str | None) -> None:
-    """Validate the taxonomy files in DIRECTORY (default: the shipped taxonomy).
+    """Validate the taxonomy files in DIRECTORY (default: the shipped taxonomy) and their
+    translations (every label and definition in every language of translations/manifest.toml).
 
     Prints each problem as FILE  CODE  REASON and exits 1 if there is any.
     """
+    from incidents.languages.catalogs import check_translations
     from incidents.taxonomy.files import TaxonomyInvalid, read_directory
 
     folder = Path(directory) if directory else load_settings().taxonomy_dir
     try:
         document = read_directory(folder)
+        problems = check_translations(folder, document)
     except TaxonomyInvalid as invalid:
-        for problem in invalid.problems:
+        problems = invalid.problems
+    if problems:
+        for problem in problems:
             click.echo(f"{problem.file}  {problem.code or '-'}  {problem.reason}")
-        click.echo(f"{len(invalid.problems)} problem(s) in {folder}", err=True)
+        click.echo(f"{len(problems)} problem(s) in {folder}", err=True)
         sys.exit(1)
     codes = sum(len(dimension.codes) for dimension in document.dimensions)
     click.echo(
@@ -43,6 +48,64 @@ def taxonomy_check(directory: str | None) -> None:
         f"({len(document.dimensions)} dimensions, {codes} codes, "
         f"{len(document.crosswalks)} crosswalks, {len(document.geography)} countries)"
     )
+    click.echo(_languages_line(folder))
+
+
+def _languages_line(folder: Path) -> str:
+    from incidents.languages.catalogs import read_translations
+
+    translations, _ = read_translations(folder)
+    states = translations.manifest.catalogs
+    reviewed = [code for code, state in states.items() if state.reviewed_by_native_speaker]
+    awaiting = [code for code, state in states.items() if not state.reviewed_by_native_speaker]
+    line = f"every label and definition present in {len(states)} languages ({', '.join(states)})"
+    if reviewed:
+        line += f"; reviewed by a native speaker: {', '.join(reviewed)}"
+    if awaiting:
+        line += f"; awaiting native review: {', '.join(awaiting)}"
+    return line
+
+
+@taxonomy.command("glossary")
+@click.argument("directory", required=False, type=click.Path(file_okay=False))
+@click.option(
+    "--lang",
+    "languages",
+    multiple=True,
+    help="A language to include (repeat; default all six, in the UN order).",
+)
+@click.option("--definitions", is_flag=True, help="Add each code's definition in each language.")
+@click.option(
+    "--write",
+    "write_to",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Write the Markdown to this file instead of printing it (e.g. docs/glossary.md).",
+)
+def taxonomy_glossary(
+    directory: str | None, languages: tuple[str, ...], definitions: bool, write_to: str | None
+) -> None:
+    """The taxonomy's terms side by side in each language, as Markdown."""
+    from incidents.languages import LANGUAGES
+    from incidents.languages.catalogs import read_translations
+    from incidents.languages.glossary import glossary
+    from incidents.taxonomy.files import TaxonomyInvalid, read_directory
+
+    folder = Path(directory) if directory else load_settings().taxonomy_dir
+    unknown = [code for code in languages if code not in LANGUAGES]
+    if unknown:
+        fail(f"--lang {unknown[0]!r} is not one of: {', '.join(LANGUAGES)}")
+    try:
+        document = read_directory(folder)
+    except TaxonomyInvalid as invalid:
+        fail(f"{folder} is not a valid taxonomy ({len(invalid.problems)} problems)")
+    translations, _ = read_translations(folder)
+    text = glossary(document, translations, languages or LANGUAGES, definitions=definitions)
+    if write_to is None:
+        click.echo(text, nl=False)
+    else:
+        Path(write_to).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {write_to}")
 
 
 @taxonomy.command("load")
@@ -77,8 +140,9 @@ def taxonomy_diff(old: str, new: str) -> None:
 
     Each is a version number in the database or a taxonomy directory.
     """
+    from incidents.taxonomy.changes import diff
     from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-    from incidents.taxonomy.service import diff, document_of
+    from incidents.taxonomy.service import document_of
 
     def from_database(versions: list[int]) -> dict[int, TaxonomyDocument]:
         async def work(database: Database) -> dict[int, TaxonomyDocument]:

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from incidents.formats import Format, negotiate
 from incidents.idempotency import idempotent
 from incidents.incidents import duplicates, linking, reading, schemas
+from incidents.languages.negotiation import answer_language
 from incidents.members.guards import require_secretariat
 from incidents.members.schemas import Principal
 from incidents.openapi import documented, problems
@@ -23,6 +24,7 @@ from incidents.pagination import DEFAULT_PAGE_SIZE, Cursor, Page, PageSize, link
 from incidents.reports import exports
 from incidents.reports.facets import FacetNames, facet_counts, parse_facets
 from incidents.reports.filters import FILTERS, Filters, compile_filters
+from incidents.responses import language_headers
 from incidents.taxonomy.service import TaxonomyRegistry
 
 Reference = FromPath[str]
@@ -78,17 +80,22 @@ class IncidentController(Controller):
             cursor=cursor,
             limit=limit,
         )
+        language = answer_language(request)
         counted = await facet_counts(
-            db, principal, conditions, parse_facets(facets), taxonomy, count="incidents"
+            db,
+            principal,
+            conditions,
+            parse_facets(facets),
+            taxonomy,
+            count="incidents",
+            language=language,
         )
         body = schemas.IncidentPage(items=page.items, next=page.next, facets=counted or None)
         params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
-        return Response(
-            content=body,
-            headers=link_header(
-                str(request.base_url).rstrip("/") + request.url.path, params, page.next
-            ),
+        headers = link_header(
+            str(request.base_url).rstrip("/") + request.url.path, params, page.next
         )
+        return Response(content=body, headers=headers | language_headers(language))
 
     @get(
         "/incidents/{reference:str}",

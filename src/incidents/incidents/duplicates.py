@@ -5,14 +5,19 @@ and the same developer by name (btree on the lowered name and the date, a fracti
 millisecond), and, unless the caller is filing, the nearest titles by trigram distance (GiST on
 occurred_on and title; tens of milliseconds at a million reports, so it runs on demand at
 `/incidents/{ref}/similar` rather than on every submission). Each candidate report is scored on
-title similarity, the same system or developer, dates within the window, and shared countries;
-an incident scores as its best report.
+title similarity and on signals that do not depend on the language a report is written in: the
+same system or developer, how close the dates are, and how far the countries, harm domains and
+sectors and the number of people affected agree; an incident scores as its best report.
+Title similarity is near zero between two languages, so the language-independent signals are
+what tell apart, across languages, the incident of the same event from other incidents of the
+same system (bench/duplicates.py measures recall at 5 both ways, bench/RESULTS.md).
 """
 
 from __future__ import annotations
 
 import functools
 import uuid
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -26,10 +31,21 @@ from incidents.reports.access import visible, visible_to
 from incidents.reports.models import reports
 
 PROBE = 30
-NEAREST = 8
+NEAREST = 16
 WINDOW = {"day": timedelta(days=60), "month": timedelta(days=90), "year": timedelta(days=400)}
 THRESHOLD = 0.3
-WEIGHTS = {"title": 0.5, "system": 0.2, "developer": 0.1, "dates": 0.1, "countries": 0.1}
+WEIGHTS = {
+    "title": 0.4,
+    "system": 0.15,
+    "developer": 0.1,
+    "dates": 0.1,
+    "countries": 0.07,
+    "domains": 0.08,
+    "sectors": 0.04,
+    "people": 0.06,
+}
+"""Each signal's share of a score of 1; shares of sets (countries, domains, sectors) and of dates
+are graded by how far they agree."""
 
 
 @functools.cache
@@ -39,6 +55,7 @@ def _statement(kind: str | None, titles: bool) -> Select[Any]:
     scope = [
         visible_to(kind, bindparam("viewer", type_=Uuid)),
         reports.c.incident_id.is_distinct_from(bindparam("exclude", type_=Uuid)),
+        reports.c.id.is_distinct_from(bindparam("exclude_report", type_=Uuid)),
     ]
     day = bindparam("day", type_=Date)
     start = bindparam("start", type_=Date)
@@ -57,11 +74,11 @@ def _statement(kind: str | None, titles: bool) -> Select[Any]:
         same = func.lower(column) == bindparam(name, type_=Text)
         probes += [
             select(reports.c.id)
-            .where(*scope, same, reports.c.occurred_on.between(day, end))
+            .where(*scope, same, reports.c.occurred_on >= day)
             .order_by(reports.c.occurred_on)
             .limit(NEAREST),
             select(reports.c.id)
-            .where(*scope, same, reports.c.occurred_on >= start, reports.c.occurred_on < day)
+            .where(*scope, same, reports.c.occurred_on < day)
             .order_by(reports.c.occurred_on.desc())
             .limit(NEAREST),
         ]
@@ -76,6 +93,9 @@ def _statement(kind: str | None, titles: bool) -> Select[Any]:
             reports.c.developer,
             reports.c.occurred_on,
             reports.c.jurisdictions,
+            reports.c.harm_domains,
+            reports.c.sectors,
+            reports.c.people_affected,
         )
         .join(candidates, candidates.c.id == reports.c.id)
         .join(incidents, incidents.c.id == reports.c.incident_id)
@@ -99,8 +119,13 @@ async def find_similar(
     exclude_incident: uuid.UUID | None,
     limit: int = 5,
     titles: bool = True,
+    exclude_report: uuid.UUID | None = None,
+    harm_domains: Sequence[str] = (),
+    sectors: Sequence[str] = (),
+    people_affected: int | None = None,
 ) -> list[Candidate]:
-    """Incidents like the one described; ``titles=False`` skips the trigram probe (filing)."""
+    """Incidents like the one described; ``titles=False`` skips the trigram probe (filing);
+    ``exclude_report`` leaves one report out (the one being compared, when it is stored)."""
     window = WINDOW.get(precision, WINDOW["day"])
     start, end = occurred_on - window, occurred_on + window
     rows = (
@@ -109,6 +134,7 @@ async def find_similar(
             {
                 "viewer": principal.organization_id if principal else None,
                 "exclude": exclude_incident,
+                "exclude_report": exclude_report,
                 "day": occurred_on,
                 "start": start,
                 "end": end,
@@ -118,7 +144,16 @@ async def find_similar(
             },
         )
     ).all()
-    probe = _Probe(system, developer, start, end, set(jurisdictions))
+    probe = _Probe(
+        system,
+        developer,
+        occurred_on,
+        window,
+        set(jurisdictions),
+        set(harm_domains),
+        set(sectors),
+        people_affected,
+    )
     best: dict[uuid.UUID, Candidate] = {}
     for row in rows:
         candidate = _score(row, probe)
@@ -134,9 +169,21 @@ async def find_similar(
 class _Probe(NamedTuple):
     system: str | None
     developer: str | None
-    start: date
-    end: date
+    day: date
+    window: timedelta
     countries: set[str]
+    domains: set[str]
+    sectors: set[str]
+    people: int | None
+
+
+def _agreement(mine: set[str], theirs: Sequence[str]) -> tuple[float, list[str]]:
+    """How far two sets agree (shared / all, 0 when either is empty) and what they share."""
+    other = set(theirs)
+    if not mine or not other:
+        return 0.0, []
+    shared = mine & other
+    return len(shared) / len(mine | other), sorted(shared)
 
 
 def _same(left: str | None, right: str | None) -> bool:
@@ -154,13 +201,22 @@ def _score(row: Any, probe: _Probe) -> Candidate:
     if _same(row.developer, probe.developer):
         score += WEIGHTS["developer"]
         reasons.append(f"same developer: {row.developer}")
-    if probe.start <= row.occurred_on <= probe.end:
-        score += WEIGHTS["dates"]
+    apart = abs((row.occurred_on - probe.day).days)
+    if apart <= probe.window.days:
+        score += WEIGHTS["dates"] * (1 - apart / (probe.window.days + 1))
         reasons.append(f"occurred close in time ({row.occurred_on.isoformat()})")
-    shared = sorted(probe.countries.intersection(row.jurisdictions))
-    if shared:
-        score += WEIGHTS["countries"]
-        reasons.append(f"shared jurisdictions: {', '.join(shared)}")
+    for name, mine, theirs, what in (
+        ("countries", probe.countries, row.jurisdictions, "shared jurisdictions"),
+        ("domains", probe.domains, row.harm_domains, "shared harm domains"),
+        ("sectors", probe.sectors, row.sectors, "shared sectors"),
+    ):
+        share, shared = _agreement(mine, theirs)
+        if shared:
+            score += WEIGHTS[name] * share
+            reasons.append(f"{what}: {', '.join(shared)}")
+    if probe.people and row.people_affected == probe.people:
+        score += WEIGHTS["people"]
+        reasons.append(f"same number of people affected: {probe.people:,}")
     return Candidate(
         incident=Reference(id=row.incident_id, ref=row.ref),
         score=round(score, 3),
@@ -197,6 +253,9 @@ async def similar_to(
             jurisdictions=list(row.jurisdictions),
             exclude_incident=incident.id,
             limit=limit,
+            harm_domains=list(row.harm_domains),
+            sectors=list(row.sectors),
+            people_affected=row.people_affected,
         ):
             known = found.get(candidate.incident.ref)
             if known is None or candidate.score > known.score:

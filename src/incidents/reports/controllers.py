@@ -19,6 +19,7 @@ from incidents.formats import Format, negotiate
 from incidents.idempotency import IdempotencyKey, idempotent
 from incidents.incidents import linking
 from incidents.incidents.schemas import MoveReport
+from incidents.languages.negotiation import answer_language
 from incidents.members.guards import require_member, require_secretariat
 from incidents.members.schemas import Principal
 from incidents.openapi import documented, problems
@@ -27,6 +28,7 @@ from incidents.reports import batch, exports, filing, lifecycle, reading, schema
 from incidents.reports.facets import FacetNames, facet_counts, parse_facets
 from incidents.reports.filters import FILTERS, Filters, compile_filters
 from incidents.reports.states import Action
+from incidents.responses import language_headers
 from incidents.taxonomy.service import TaxonomyRegistry
 
 SortOrder = Annotated[
@@ -155,15 +157,16 @@ class ReportController(Controller):
         page = await reading.list_reports(
             db, principal, conditions, sort=sort, query_text=filters.q, cursor=cursor, limit=limit
         )
-        counted = await facet_counts(db, principal, conditions, parse_facets(facets), taxonomy)
+        language = answer_language(request)
+        counted = await facet_counts(
+            db, principal, conditions, parse_facets(facets), taxonomy, language=language
+        )
         body = schemas.ReportPage(items=page.items, next=page.next, facets=counted or None)
         params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
-        return Response(
-            content=body,
-            headers=link_header(
-                str(request.base_url).rstrip("/") + request.url.path, params, page.next
-            ),
+        headers = link_header(
+            str(request.base_url).rstrip("/") + request.url.path, params, page.next
         )
+        return Response(content=body, headers=headers | language_headers(language))
 
     @get(
         "/reports/{reference:str}",

@@ -58,8 +58,10 @@ async def facet_counts(
     taxonomy: TaxonomyRegistry,
     *,
     count: Literal["reports", "incidents"] = "reports",
+    language: str = "en",
 ) -> dict[str, list[FacetValue]]:
-    """Counts per value over exactly the rows the caller may see and has filtered to."""
+    """Counts per value over exactly the rows the caller may see and has filtered to, labelled
+    in the language (English where the taxonomy has no translation)."""
     answer: dict[str, list[FacetValue]] = {}
     for name in names:
         column_name, is_array, dimension = FACETS[name]
@@ -81,23 +83,26 @@ async def facet_counts(
         rows = (await connection.execute(query)).all()
         answer[name] = [
             FacetValue(
-                value=row.value, label=_label(taxonomy, dimension, name, row.value), count=row.n
+                value=row.value,
+                label=_label(taxonomy, dimension, name, row.value, language),
+                count=row.n,
             )
             for row in rows
         ]
     return answer
 
 
-def _label(taxonomy: TaxonomyRegistry, dimension: str | None, facet: str, value: str) -> str:
+def _label(
+    taxonomy: TaxonomyRegistry, dimension: str | None, facet: str, value: str, language: str
+) -> str:
     if dimension is not None:
         for version in sorted(taxonomy.versions, reverse=True):
             known = taxonomy.versions[version].dimensions.get(dimension)
             if known is not None and value in known.codes:
-                return known.label(value)
+                return known.label(value, language)
         return value
     if facet in {"jurisdiction", "reporting_jurisdiction"}:
-        country = taxonomy.current.countries.get(value)
-        return country.name if country else value
+        return taxonomy.current.country_name(value, language)
     return value
 
 

@@ -140,6 +140,9 @@ async def create_report(
         jurisdictions=derived.jurisdictions,
         exclude_incident=incident_id,
         titles=False,
+        harm_domains=derived.harm_domains,
+        sectors=derived.sectors,
+        people_affected=derived.people_affected,
     )
     item = NewReport(
         content=content,

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal, TypeVar
 import msgspec
 from litestar.di import Provide
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, Table, Text, cast, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Table, Text, cast, func, or_, select
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from incidents.errors import FieldError, ValidationFailed
@@ -282,31 +282,28 @@ def compile_filters(
     return conditions
 
 
-SIMPLE: ColumnElement[Any] = literal_column("'simple'::regconfig")
-
-
 def text_array(values: list[str]) -> ColumnElement[Any]:
     """A text[] value: typed so that it compares with text[] columns, bound or inlined."""
     return cast(values, ARRAY(Text))
 
 
 def text_match(query: str, table: Table = reports) -> ColumnElement[bool]:
-    """PostgreSQL full-text search over the stored document; a word the registry's vocabulary
-    does not know also matches its nearest known words (a typo still finds the report)."""
+    """PostgreSQL full-text search over the stored document, the query read as written and
+    stemmed in each language the registry stems (migration 0013); a word the registry's
+    vocabulary does not know also matches its nearest known words (a typo still finds it)."""
     document = table.c.search_vector
     corrected = select(func.reports_search_corrected(query)).scalar_subquery()
     return or_(
-        document.bool_op("@@")(func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query))),
+        document.bool_op("@@")(func.reports_search_query(query)),
         document.bool_op("@@")(corrected),
     )
 
 
 def text_rank(query: str, table: Table = reports) -> Any:
     columns = table.c
-    return func.ts_rank(
-        columns.search_vector,
-        func.websearch_to_tsquery(SIMPLE, func.incidents_unaccent(query)),
-    ) + func.word_similarity(query, columns.title)
+    return func.ts_rank(columns.search_vector, func.reports_search_query(query)) + (
+        func.word_similarity(query, columns.title)
+    )
 
 
 def equivalents(taxonomy: TaxonomyRegistry, dimension: str, code: str) -> set[str]:

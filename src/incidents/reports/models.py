@@ -119,12 +119,14 @@ reports = Table(
     Column("deaths", Integer),
     Column("injuries", Integer),
     Column("disclosure_key", BigInteger, nullable=False, server_default=text(DISCLOSURE_KEY)),
-    # The full-text document, stored (migration 0007): title, summary, system and developer.
+    # The full-text document, stored (migration 0007): title, summary, system and developer,
+    # as written and stemmed in the report's language, Chinese read in bigrams (0013).
     Column(
         "search_vector",
         TSVECTOR,
         Computed(
-            "reports_search_document(title, summary, ai_system_name, developer)", persisted=True
+            "reports_search_document(language, title, summary, ai_system_name, developer)",
+            persisted=True,
         ),
     ),
     CheckConstraint(

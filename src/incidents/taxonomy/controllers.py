@@ -13,6 +13,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.languages.negotiation import negotiate
 from incidents.members.guards import require_secretariat
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
@@ -51,6 +52,10 @@ def _etag(*parts: object) -> str:
     return f'"{digest}"'
 
 
+def _language(request: Request[Any, Any, Any]) -> str:
+    return negotiate(request.headers.get("accept-language"))
+
+
 def _documented(model: type[Any], *statuses: int) -> dict[int, ResponseSpec]:
     specs = problems(*statuses)
     specs[200] = ResponseSpec(data_container=model, description="OK (with an ETag)")
@@ -71,8 +76,13 @@ class TaxonomyController(Controller):
     async def current(
         self, request: Request[Any, Any, Any], taxonomy: NamedDependency[TaxonomyRegistry]
     ) -> Response[bytes]:
-        current = taxonomy.current
-        return cacheable(request, current.encoded, _etag("taxonomy", current.content_hash))
+        current, language = taxonomy.current, _language(request)
+        return cacheable(
+            request,
+            current.encoded(language),
+            _etag("taxonomy", current.content_hash, language),
+            language=language,
+        )
 
     @get(
         "/taxonomy/versions",
@@ -99,9 +109,13 @@ class TaxonomyController(Controller):
         taxonomy: NamedDependency[TaxonomyRegistry],
         version: FromPath[int],
     ) -> Response[bytes]:
-        found = taxonomy.get(version)
+        found, language = taxonomy.get(version), _language(request)
         return cacheable(
-            request, found.encoded, _etag("taxonomy", found.content_hash), max_age=3600
+            request,
+            found.encoded(language),
+            _etag("taxonomy", found.content_hash, language),
+            max_age=3600,
+            language=language,
         )
 
     @get(
@@ -120,9 +134,14 @@ class TaxonomyController(Controller):
         ] = None,
     ) -> Response[bytes]:
         chosen = taxonomy.current if version is None else taxonomy.get(version)
-        dimension = chosen.dimension(name)
-        body = msgspec.json.encode(dimension.out())
-        return cacheable(request, body, _etag("dimension", name, chosen.content_hash))
+        dimension, language = chosen.dimension(name), _language(request)
+        body = msgspec.json.encode(dimension.out(language))
+        return cacheable(
+            request,
+            body,
+            _etag("dimension", name, chosen.content_hash, language),
+            language=language,
+        )
 
     @get(
         "/geography",
@@ -133,9 +152,11 @@ class TaxonomyController(Controller):
     async def geography(
         self, request: Request[Any, Any, Any], taxonomy: NamedDependency[TaxonomyRegistry]
     ) -> Response[bytes]:
-        current = taxonomy.current
-        body = msgspec.json.encode(current.geography())
-        return cacheable(request, body, _etag("geography", current.content_hash))
+        current, language = taxonomy.current, _language(request)
+        body = msgspec.json.encode(current.geography(language))
+        return cacheable(
+            request, body, _etag("geography", current.content_hash, language), language=language
+        )
 
     @post(
         "/taxonomy/versions",

@@ -158,6 +158,12 @@ class GeographyOut(msgspec.Struct, kw_only=True):
     regions: list[Region]
     developments: list[str]
     """Values of ``development``; ``global_south`` means ``development == 'developing'``."""
+    language: str
+    """The language of ``country_names`` and ``region_names`` (from ``Accept-Language``)."""
+    country_names: dict[str, str]
+    """Each country's name in ``language`` (Unicode CLDR), by alpha-2 code."""
+    region_names: dict[str, str]
+    """Each region and sub-region name above (the values filters take) in ``language``."""
 
 
 class LoadResult(msgspec.Struct, kw_only=True):

@@ -3,12 +3,10 @@ database, and what changed between two versions."""
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Literal
 
 import msgspec
 from sqlalchemy import func, select
@@ -16,6 +14,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append
 from incidents.errors import Conflict, NotFound, ServiceUnavailable
+from incidents.languages import SOURCE_LANGUAGE
+from incidents.languages.catalogs import Translations, load_translations
+from incidents.languages.places import region_name
+from incidents.paths import taxonomy_dir
 from incidents.taxonomy.files import (
     TaxonomyInvalid,
     dimension_file,
@@ -50,8 +52,9 @@ def content_hash(document: TaxonomyDocument) -> str:
 class Dimension:
     """One dimension of one version, indexed for constant-time checks."""
 
-    def __init__(self, source: DimensionFile) -> None:
+    def __init__(self, source: DimensionFile, translations: Translations | None = None) -> None:
         self.source = source
+        self.translations = translations or Translations.empty()
         self.name = source.name
         self.multiple = source.multiple
         self.hierarchical = source.hierarchical
@@ -89,22 +92,43 @@ class Dimension:
             code = entry.code if entry else code
         return code
 
-    def label(self, code: str, language: str = "en") -> str:
+    def label(self, code: str, language: str = SOURCE_LANGUAGE) -> str:
+        """The code's label in the language, from the version or its catalog; else English."""
         entry = self.codes.get(code)
         if entry is None:
             return code
-        return entry.label.get(language) or entry.label["en"]
+        return (
+            entry.label.get(language)
+            or self.translations.label(self.name, code, language)
+            or entry.label[SOURCE_LANGUAGE]
+        )
+
+    def _texts(self, own: dict[str, str], translated: str | None, language: str) -> dict[str, str]:
+        """English (the reference) and the language asked for, when it has a text."""
+        texts = {SOURCE_LANGUAGE: own[SOURCE_LANGUAGE]} if SOURCE_LANGUAGE in own else {}
+        found = own.get(language) or translated
+        if found:
+            texts[language] = found
+        return texts
 
     def ordinal(self, code: str) -> int | None:
         entry = self.codes.get(code)
         return entry.ordinal if entry else None
 
-    def tree(self) -> list[CodeNode]:
+    def tree(self, language: str = SOURCE_LANGUAGE) -> list[CodeNode]:
+        name, translations = self.name, self.translations
+
         def node(entry: CodeEntry) -> CodeNode:
             return CodeNode(
                 code=entry.code,
-                label=entry.label,
-                definition=entry.definition,
+                label=self._texts(
+                    entry.label, translations.label(name, entry.code, language), language
+                ),
+                definition=self._texts(
+                    entry.definition,
+                    translations.definition(name, entry.code, language),
+                    language,
+                ),
                 order=entry.order,
                 parent=entry.parent,
                 ordinal=entry.ordinal,
@@ -115,17 +139,22 @@ class Dimension:
 
         return [node(entry) for entry in self._children.get(None, [])]
 
-    def out(self) -> DimensionOut:
-        source = self.source
+    def out(self, language: str = SOURCE_LANGUAGE) -> DimensionOut:
+        """The dimension with its texts in English and, where translated, in the language."""
+        source, translations = self.source, self.translations
         return DimensionOut(
             name=source.name,
-            label=source.label,
-            description=source.description,
+            label=self._texts(
+                source.label, translations.dimension_label(source.name, language), language
+            ),
+            description=self._texts(
+                source.description, translations.description(source.name, language), language
+            ),
             source=source.source,
             source_url=source.source_url,
             hierarchical=source.hierarchical,
             multiple=source.multiple,
-            codes=self.tree(),
+            codes=self.tree(language),
         )
 
 
@@ -169,16 +198,25 @@ class Crosswalk:
 class Taxonomy:
     """One whole version in memory."""
 
-    def __init__(self, document: TaxonomyDocument, loaded_at: datetime | None = None) -> None:
+    def __init__(
+        self,
+        document: TaxonomyDocument,
+        loaded_at: datetime | None = None,
+        translations: Translations | None = None,
+    ) -> None:
         self.document = document
         self.version = document.manifest.version
         self.content_hash = content_hash(document)
         self.loaded_at = loaded_at or datetime.now(UTC)
-        self.dimensions = {source.name: Dimension(source) for source in document.dimensions}
+        self.translations = translations or Translations.empty()
+        self.dimensions = {
+            source.name: Dimension(source, self.translations) for source in document.dimensions
+        }
         self.crosswalks = {source.name: Crosswalk(source) for source in document.crosswalks}
         self.countries: dict[str, Country] = {
             country.code: country for country in document.geography
         }
+        self._encoded: dict[str, bytes] = {}
 
     def dimension(self, name: str) -> Dimension:
         found = self.dimensions.get(name)
@@ -186,21 +224,21 @@ class Taxonomy:
             raise NotFound(f"No dimension {name!r} in taxonomy version {self.version}")
         return found
 
-    def out(self) -> TaxonomyOut:
+    def out(self, language: str = SOURCE_LANGUAGE) -> TaxonomyOut:
         manifest = self.document.manifest
         return TaxonomyOut(
             version=manifest.version,
             released=manifest.released,
             title=manifest.title,
             languages=manifest.languages,
-            dimensions=[self.dimensions[name].out() for name in manifest.dimensions],
+            dimensions=[self.dimensions[name].out(language) for name in manifest.dimensions],
             crosswalks=[
                 CrosswalkOut(name=c.name, source=c.source, target=c.target, entries=c.entries)
                 for c in self.document.crosswalks
             ],
         )
 
-    def geography(self) -> GeographyOut:
+    def geography(self, language: str = SOURCE_LANGUAGE) -> GeographyOut:
         regions: dict[str, list[str]] = {}
         for country in self.document.geography:
             if country.region:
@@ -215,18 +253,44 @@ class Taxonomy:
                 for name, subs in sorted(regions.items())
             ],
             developments=sorted({c.development for c in self.document.geography if c.development}),
+            language=language,
+            country_names={
+                country.code: self.country_name(country.code, language)
+                for country in self.document.geography
+            },
+            region_names={name: region_name(name, language) for name in _region_names(regions)},
         )
 
-    @functools.cached_property
-    def encoded(self) -> bytes:
-        return msgspec.json.encode(self.out())
+    def encoded(self, language: str = SOURCE_LANGUAGE) -> bytes:
+        """The whole version as JSON in a language (computed once per language)."""
+        found = self._encoded.get(language)
+        if found is None:
+            found = self._encoded[language] = msgspec.json.encode(self.out(language))
+        return found
+
+    def country_name(self, code: str, language: str = SOURCE_LANGUAGE) -> str:
+        """A country's name in the language (CLDR, through Babel); the table's English else."""
+        from incidents.languages.places import country_name
+
+        country = self.countries.get(code)
+        english = country.name if country else code
+        return english if language == SOURCE_LANGUAGE else country_name(code, language, english)
+
+
+def _region_names(regions: dict[str, list[str]]) -> list[str]:
+    names = {*regions, *(sub for subs in regions.values() for sub in subs if sub)}
+    return sorted(names)
 
 
 class TaxonomyRegistry:
     """Every loaded version, the current (highest) one first in mind, refreshed from the DB."""
 
-    def __init__(self, check_every: float = 10.0) -> None:
+    def __init__(self, check_every: float = 10.0, translations: Translations | None = None) -> None:
         self.versions: dict[int, Taxonomy] = {}
+        # Translations are not part of any version: one set of catalogs serves every version.
+        self.translations = (
+            translations if translations is not None else load_translations(taxonomy_dir())
+        )
         self._check_every = check_every
         self._checked_at = float("-inf")
 
@@ -242,7 +306,9 @@ class TaxonomyRegistry:
 
     def add(self, document: TaxonomyDocument) -> None:
         """A version this process just stored: in use at once, without waiting for a refresh."""
-        self.versions[document.manifest.version] = Taxonomy(document)
+        self.versions[document.manifest.version] = Taxonomy(
+            document, translations=self.translations
+        )
 
     def get(self, version: int) -> Taxonomy:
         found = self.versions.get(version)
@@ -270,7 +336,9 @@ class TaxonomyRegistry:
         )
         for row in rows:
             document = msgspec.convert(row.document, TaxonomyDocument, strict=False)
-            self.versions[document.manifest.version] = Taxonomy(document, row.loaded_at)
+            self.versions[document.manifest.version] = Taxonomy(
+                document, row.loaded_at, self.translations
+            )
 
     def summaries(self) -> list[VersionSummary]:
         current = max(self.versions) if self.versions else None
@@ -370,60 +438,6 @@ def _compatibility(previous: TaxonomyDocument, new: TaxonomyDocument) -> Iterabl
                 )
             elif entry.retired_in is not None and successor.retired_in is None:
                 yield FileProblem(file, entry.code, "a retired code cannot come back to life")
-
-
-class Change(msgspec.Struct):
-    kind: Literal["added", "retired", "relabelled", "redefined", "moved", "crosswalk"]
-    dimension: str
-    code: str
-    detail: str
-
-
-def diff(old: TaxonomyDocument, new: TaxonomyDocument) -> list[Change]:
-    """What a reviewer needs to see between two versions."""
-    changes: list[Change] = []
-    old_dimensions = {dimension.name: dimension for dimension in old.dimensions}
-    for dimension in new.dimensions:
-        previous = old_dimensions.get(dimension.name)
-        before = {entry.code: entry for entry in previous.codes} if previous else {}
-        for entry in dimension.codes:
-            was = before.get(entry.code)
-            if was is None:
-                changes.append(
-                    Change("added", dimension.name, entry.code, entry.label.get("en", ""))
-                )
-                continue
-            if entry.retired_in is not None and was.retired_in is None:
-                changes.append(
-                    Change(
-                        "retired", dimension.name, entry.code, f"replaced by {entry.replaced_by}"
-                    )
-                )
-            for language in sorted(set(entry.label) | set(was.label)):
-                if entry.label.get(language) != was.label.get(language):
-                    changes.append(
-                        Change(
-                            "relabelled",
-                            dimension.name,
-                            entry.code,
-                            f"[{language}] {was.label.get(language)!r} -> "
-                            f"{entry.label.get(language)!r}",
-                        )
-                    )
-            if entry.definition != was.definition:
-                changes.append(
-                    Change("redefined", dimension.name, entry.code, "definition changed")
-                )
-            if entry.parent != was.parent:
-                changes.append(
-                    Change(
-                        "moved",
-                        dimension.name,
-                        entry.code,
-                        f"parent {was.parent} -> {entry.parent}",
-                    )
-                )
-    return changes
 
 
 async def versions_in_database(connection: AsyncConnection) -> list[int]:
