@@ -1,0 +1,12 @@
+"""Which page groups make up the web interface, in the order their navigation is shown.
+A new group of pages is one module with a `PageGroup` and one line here."""
+
+from __future__ import annotations
+
+from incidents.web.account import ACCOUNT
+from incidents.web.home import HOME
+from incidents.web.pages import PageGroup
+
+
+def page_groups() -> tuple[PageGroup, ...]:
+    return (HOME, ACCOUNT)
