@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import httpx
 import msgspec
 import pytest
 
@@ -283,3 +284,63 @@ async def check_page(
             await context.close()
     assert visit is not None
     return visit
+
+
+class Records(msgspec.Struct):
+    """Reports filed on the live site through its API, by role and sharing level."""
+
+    public: list[str]
+    public_incident: str
+    green: str
+    amber: str
+
+
+SAMPLE_TITLES = (
+    ("Facial recognition misidentifies commuters at metro gates", ["KE"], "H"),
+    ("Credit scoring model denies loans to women at twice the rate", ["KE", "UG"], "K"),
+    ("Hospital triage chatbot gives unsafe medication advice", ["KE"], "Q"),
+)
+
+
+@pytest.fixture(scope="session")
+async def records(live_site: LiveSite) -> Records:
+    from tests.factories import report_payload
+
+    members = live_site.members
+    public: list[str] = []
+    incident = ""
+    async with httpx.AsyncClient(base_url=live_site.url) as api:
+        for title, countries, sector in SAMPLE_TITLES:
+            filed = await api.post(
+                "/api/v1/reports",
+                json=report_payload(
+                    title=title,
+                    sharing="TLP:CLEAR",
+                    affected_jurisdictions=countries,
+                    sectors=[sector],
+                ),
+                headers=members.regulator.headers,
+            )
+            assert filed.status_code == 201, filed.text
+            ref = filed.json()["report"]["ref"]
+            accepted = await api.post(
+                f"/api/v1/reports/{ref}/accept", headers=members.secretariat.headers
+            )
+            assert accepted.status_code == 200, accepted.text
+            public.append(ref)
+            incident = accepted.json()["incident"]["ref"]
+        refs = {}
+        for sharing in ("TLP:GREEN", "TLP:AMBER"):
+            filed = await api.post(
+                "/api/v1/reports",
+                json=report_payload(title=f"Restricted {sharing} report", sharing=sharing),
+                headers=members.regulator.headers,
+            )
+            assert filed.status_code == 201, filed.text
+            refs[sharing] = filed.json()["report"]["ref"]
+    return Records(
+        public=public,
+        public_incident=incident,
+        green=refs["TLP:GREEN"],
+        amber=refs["TLP:AMBER"],
+    )

@@ -4,9 +4,9 @@ A new group of pages is one module with a `PageGroup` and one line here."""
 from __future__ import annotations
 
 from incidents.web.account import ACCOUNT
-from incidents.web.home import HOME
 from incidents.web.pages import PageGroup
+from incidents.web.public import PUBLIC
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (HOME, ACCOUNT)
+    return (PUBLIC, ACCOUNT)
