@@ -6,7 +6,8 @@ from __future__ import annotations
 from incidents.web.account import ACCOUNT
 from incidents.web.pages import PageGroup
 from incidents.web.public import PUBLIC
+from incidents.web.regulator import REGULATOR
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (PUBLIC, ACCOUNT)
+    return (PUBLIC, REGULATOR, ACCOUNT)
