@@ -7,7 +7,8 @@ from incidents.web.account import ACCOUNT
 from incidents.web.pages import PageGroup
 from incidents.web.public import PUBLIC
 from incidents.web.regulator import REGULATOR
+from incidents.web.research import RESEARCH
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (PUBLIC, REGULATOR, ACCOUNT)
+    return (PUBLIC, RESEARCH, REGULATOR, ACCOUNT)
