@@ -4,6 +4,9 @@ error tree placed beside form fields, and the TLP labels."""
 from __future__ import annotations
 
 import uuid
+from pathlib import Path
+
+import pytest
 
 from incidents.errors import FieldError
 from incidents.members.schemas import Principal
@@ -89,3 +92,30 @@ def test_tlp_labels_carry_their_level_and_escape_anything_else() -> None:
 def test_templates_escape_what_they_show() -> None:
     rendered = environment().from_string("{{ value }} {{ _('Home') }}").render(value="<b>x</b>")
     assert rendered == "&lt;b&gt;x&lt;/b&gt; Home"
+
+
+def test_web_settings_are_read_from_the_environment() -> None:
+    from incidents.config import SettingsError, settings_from_env
+
+    settings = settings_from_env(
+        {
+            "INCIDENTS_WEB_SESSION_HOURS": "2",
+            "INCIDENTS_WEB_IDLE_MINUTES": "5",
+            "INCIDENTS_WEB_SECURE_COOKIES": "true",
+            "INCIDENTS_WEB_SECRET": "s" * 40,
+        }
+    )
+    assert (settings.web_session_hours, settings.web_idle_minutes) == (2.0, 5.0)
+    assert settings.web_secure_cookies is True
+    with pytest.raises(SettingsError, match="INCIDENTS_WEB_SECRET"):
+        settings_from_env({"INCIDENTS_WEB_SECRET": "short"})
+
+
+def test_the_csrf_secret_is_kept_for_every_worker(tmp_path: Path) -> None:
+    from incidents.config import Settings
+    from incidents.web.router import csrf_secret
+
+    first = csrf_secret(Settings(data_dir=tmp_path))
+    assert csrf_secret(Settings(data_dir=tmp_path)) == first
+    assert (tmp_path / "web-secret").stat().st_mode & 0o077 == 0
+    assert csrf_secret(Settings(data_dir=tmp_path, web_secret="x" * 40)) == "x" * 40
