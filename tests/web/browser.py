@@ -278,6 +278,8 @@ async def check_page(
                 measured.requests
             )
             await screenshot(page, name)
+            # The figure, for whoever runs with -s (the README quotes them).
+            print(f"first load {path} at {viewport['width']}px: {measured.transferred:,} bytes")
             violations = await axe_violations(page, axe_source)
             assert violations == [], f"{path} at {viewport['width']}px: {violations}"
         finally:

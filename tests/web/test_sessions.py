@@ -7,6 +7,7 @@ import hashlib
 from pathlib import Path
 
 import httpx
+import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -185,3 +186,30 @@ async def test_pages_are_html_with_strict_headers_and_the_api_stays_problem_deta
     htmx = await client.get("/static/web/htmx.min.js")
     assert htmx.status_code == 200
     assert htmx.text.startswith("var htmx=")
+
+
+async def test_each_request_gets_the_catalog_of_its_language(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import gettext
+
+    from incidents.web import i18n
+
+    class Shouting(gettext.NullTranslations):
+        """A stand-in catalog: every message in capitals, so its use shows."""
+
+        def gettext(self, message: str) -> str:
+            return message.upper()
+
+    monkeypatch.setattr(i18n, "available_languages", lambda: ("en", "fr"))
+    monkeypatch.setattr(
+        i18n,
+        "catalog",
+        lambda language: Shouting() if language == "fr" else gettext.NullTranslations(),
+    )
+    french = await client.get("/search", headers={"Accept-Language": "fr-CA,fr;q=0.9"})
+    english = await client.get("/search", headers={"Accept-Language": "de, en;q=0.5"})
+    assert '<html lang="fr">' in french.text
+    assert "SEARCH THE REGISTRY" in french.text
+    assert '<html lang="en">' in english.text
+    assert "Search the registry" in english.text
