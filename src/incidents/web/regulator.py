@@ -106,7 +106,6 @@ def _empty_values() -> dict[str, Any]:
 async def _candidates(
     db: AsyncConnection,
     principal: Principal,
-    taxonomy: TaxonomyRegistry,
     title: str,
     system: str | None,
     developer: str | None,
@@ -164,7 +163,6 @@ async def duplicates(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncConnection],
     principal: NamedDependency[Principal],
-    taxonomy: NamedDependency[TaxonomyRegistry],
     title: ShortQuery = None,
     ai_system_name: ShortQuery = None,
     developer: ShortQuery = None,
@@ -173,7 +171,7 @@ async def duplicates(
 ) -> Template:
     """The possible duplicates as the filer types (an htmx fragment)."""
     candidates = await _candidates(
-        db, principal, taxonomy, title or "", ai_system_name, developer, occurred_on
+        db, principal, title or "", ai_system_name, developer, occurred_on
     )
     return page(
         request,
@@ -192,18 +190,21 @@ async def file_report(
 ) -> Template | Redirect:
     values = values_of(data)
     action = str(data.get("action") or "submit")
-    candidates = await _candidates(
-        db,
-        principal,
-        taxonomy,
-        values["title"],
-        values["ai_system_name"],
-        values["developer"],
-        values["occurred_on"],
-    )
+
+    async def candidates() -> list[Candidate]:
+        # Only when the form is shown again: a filing that succeeds skips the fuzzy search.
+        return await _candidates(
+            db,
+            principal,
+            values["title"],
+            values["ai_system_name"],
+            values["developer"],
+            values["occurred_on"],
+        )
+
     if action == "check":
         context = _form_context(
-            taxonomy, values, FormErrors(), action="/file", candidates=candidates
+            taxonomy, values, FormErrors(), action="/file", candidates=await candidates()
         )
         return page(request, "regulator/file.html", context)
     status = "draft" if action == "draft" else "submitted"
@@ -221,7 +222,9 @@ async def file_report(
         else:
             return Redirect(f"/reports/{result.report.ref}", status_code=303)
     form_errors = FormErrors(errors, fields=FIELDS, aliases=ALIASES)
-    context = _form_context(taxonomy, values, form_errors, action="/file", candidates=candidates)
+    context = _form_context(
+        taxonomy, values, form_errors, action="/file", candidates=await candidates()
+    )
     return page(request, "regulator/file.html", context, status_code=422)
 
 
