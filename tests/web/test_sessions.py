@@ -213,3 +213,13 @@ async def test_each_request_gets_the_catalog_of_its_language(
     assert "SEARCH THE REGISTRY" in french.text
     assert '<html lang="en">' in english.text
     assert "Search the registry" in english.text
+
+
+async def test_signing_in_again_ends_the_session_it_replaces(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    await sign_in(client, members.regulator.key)
+    await sign_in(client, members.same_jurisdiction.key)
+    count = await connection.execute(text("SELECT count(*) FROM web_sessions"))
+    assert count.scalar_one() == 1
+    assert "Kenya Communications Authority" in (await client.get("/")).text

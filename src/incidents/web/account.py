@@ -77,6 +77,10 @@ async def sign_in(
         )
         errors = FormErrors([FieldError("api_key", message)], fields=["api_key"])
         return page(request, "sign_in.html", {"next": target, "errors": errors}, status_code=422)
+    previous = request.scope.get("state", {}).get(SESSION_TOKEN_KEY)
+    if isinstance(previous, str):
+        # Signing in again (perhaps with another key) ends the session it replaces.
+        await end_session(db, previous)
     token = await open_session(db, principal, lifetimes(settings))
     redirect = Redirect(target, status_code=303)
     redirect.cookies.append(session_cookie(settings, token))
