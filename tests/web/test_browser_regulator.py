@@ -114,3 +114,50 @@ async def test_duplicates_appear_as_the_title_is_typed_and_filing_by_keyboard(
         > 0
     )
     await context.close()
+
+
+async def test_every_field_of_the_filing_form_is_reached_by_tab(
+    browser: Browser, live_site: LiveSite
+) -> None:
+    context = await new_context(browser, live_site)
+    page = await context.new_page()
+    await sign_in(page, live_site.members.regulator.key)
+    await page.goto("/file")
+    reached: list[str] = []
+    for _ in range(400):
+        await page.keyboard.press("Tab")
+        name = await page.evaluate(
+            "document.activeElement.name || document.activeElement.textContent.trim()"
+        )
+        reached.append(name)
+        if name == "Submit to the registry" or name == "action":
+            label = await page.evaluate("document.activeElement.textContent.trim()")
+            if label == "Submit to the registry":
+                break
+    else:
+        pytest.fail("Tab never reached the submit button")
+    wanted = {
+        "title",
+        "summary",
+        "event_type",
+        "occurred_on",
+        "detected_on",
+        "severity",
+        "eu_serious_incident",
+        "harm_domain",
+        "harm_type",
+        "affected_groups",
+        "ai_system_name",
+        "developer",
+        "deployer",
+        "system_type",
+        "sectors",
+        "affected_jurisdictions",
+        "people_affected",
+        "source_url",
+        "language",
+        "sharing",
+        "incident",
+    }
+    assert wanted <= set(reached), wanted - set(reached)
+    await context.close()
