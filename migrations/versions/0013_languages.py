@@ -30,7 +30,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision = "0013_languages"
-down_revision: str | None = "0011"
+down_revision: str | None = "0012_web_sessions"
 branch_labels = None
 depends_on = None
 

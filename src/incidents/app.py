@@ -41,7 +41,6 @@ from incidents.errors import (
     IncidentsError,
     Problem,
     database_unavailable,
-    handle_http_exception,
     handle_incidents_error,
     handle_unexpected,
     problem_type,
@@ -66,6 +65,11 @@ from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.transactions import transaction
 from incidents.trends.controllers import TrendController
 from incidents.validation import handle_validation_exception
+from incidents.web.errors import page_or_problem_http
+from incidents.web.pages import GROUPS_STATE_KEY
+from incidents.web.router import pages_router, static_router
+from incidents.web.site import page_groups
+from incidents.web.templating import template_config
 
 access_log = logging.getLogger("incidents.access")
 
@@ -281,9 +285,11 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
     exception_handlers: dict[Any, Any] = {
         IncidentsError: handle_incidents_error,
         ValidationException: handle_validation_exception,
-        HTTPException: handle_http_exception,
+        # An address no route takes is a page for browsers, problem details under /api.
+        HTTPException: page_or_problem_http,
         Exception: handle_unexpected,
     }
+    groups = page_groups()
     return App(
         route_handlers=[
             HealthController,
@@ -297,6 +303,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             TrendController,
             BriefController,
             assets_router(),
+            static_router(),
+            pages_router(settings, groups),
         ],
         dependencies={
             "db": Provide(provide_db),
@@ -314,6 +322,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
                 "taxonomy": TaxonomyRegistry(),
                 "database": database,
                 "owns_database": database is None,
+                GROUPS_STATE_KEY: groups,
             }
         ),
         request_max_body_size=settings.max_body_bytes,
@@ -330,6 +339,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
             path="/schema",
             render_plugins=render_plugins(),
         ),
+        template_config=template_config(),
         logging_config=None,
         debug=False,
     )

@@ -47,6 +47,14 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
     cors_origins: tuple[Origin, ...] = ()
     """Web origins whose pages may call the API from a browser (CORS); none by default."""
+    web_session_hours: Annotated[float, msgspec.Meta(gt=0, le=720)] = 12.0
+    """A web session ends this long after sign-in, however active (absolute timeout)."""
+    web_idle_minutes: Annotated[float, msgspec.Meta(gt=0, le=1440)] = 30.0
+    """A web session ends after this long without a request (idle timeout)."""
+    web_secure_cookies: bool = False
+    """Mark the web interface's cookies Secure (sent over HTTPS only): set it behind HTTPS."""
+    web_secret: Annotated[str, msgspec.Meta(min_length=32, max_length=256)] | None = None
+    """Signs the web forms' CSRF tokens; unset: a random secret kept in ``data_dir``."""
 
 
 class SettingsError(ValueError):

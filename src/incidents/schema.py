@@ -10,6 +10,7 @@ from incidents.incidents import models as incidents_models
 from incidents.members import models as members_models
 from incidents.reports import models as reports_models
 from incidents.taxonomy import models as taxonomy_models
+from incidents.web import models as web_models
 
 __all__ = [
     "audit_models",
@@ -20,4 +21,5 @@ __all__ = [
     "metadata",
     "reports_models",
     "taxonomy_models",
+    "web_models",
 ]

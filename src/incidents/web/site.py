@@ -1,0 +1,14 @@
+"""Which page groups make up the web interface, in the order their navigation is shown.
+A new group of pages is one module with a `PageGroup` and one line here."""
+
+from __future__ import annotations
+
+from incidents.web.account import ACCOUNT
+from incidents.web.pages import PageGroup
+from incidents.web.public import PUBLIC
+from incidents.web.regulator import REGULATOR
+from incidents.web.research import RESEARCH
+
+
+def page_groups() -> tuple[PageGroup, ...]:
+    return (PUBLIC, RESEARCH, REGULATOR, ACCOUNT)

@@ -1,0 +1,75 @@
+"""The pages' Jinja2 environment: autoescaped templates from ``web/templates``, gettext per
+request (`incidents.web.i18n`), the TLP labels, and `page`, which every handler returns."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from litestar import Request
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Template
+from litestar.template.config import TemplateConfig
+from markupsafe import Markup
+
+from incidents.web.i18n import TEMPLATE_CALLABLES, language_of
+from incidents.web.pages import layout_context
+
+TEMPLATES = Path(__file__).with_name("templates")
+STATIC = Path(__file__).with_name("static")
+STATIC_PATH = "/static/web"
+
+# FIRST TLP 2.0: each label is its colour on black (CLEAR white, GREEN #33FF00, AMBER #FFC000,
+# RED #FF2B2B); the CSS holds the colours, this the classes and the words.
+TLP_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED")
+
+
+def tlp_label(level: str) -> Markup:
+    if level not in TLP_LEVELS:
+        return Markup("<span class='tlp'>{}</span>").format(level)
+    css = level.split(":")[1].lower()
+    return Markup("<span class='tlp tlp-{}'>{}</span>").format(css, level)
+
+
+def environment(extra_directories: Sequence[Path] = ()) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([TEMPLATES, *extra_directories]),
+        autoescape=select_autoescape(default=True, default_for_string=True),
+        extensions=["jinja2.ext.i18n"],
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.install_gettext_callables(  # type: ignore[attr-defined]  # added by the i18n extension
+        **TEMPLATE_CALLABLES, newstyle=True
+    )
+    env.filters["tlp"] = tlp_label
+    env.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
+    env.globals["tlp_levels"] = TLP_LEVELS
+    return env
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+
+
+def page(
+    request: Request[Any, Any, Any],
+    template: str,
+    context: Mapping[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> Template:
+    """A rendered page: the template, its context, and what the layout needs (navigation for
+    this visitor, the language, the principal)."""
+    return Template(
+        template_name=template,
+        context={**layout_context(request), "language": language_of(request), **(context or {})},
+        status_code=status_code,
+        headers=dict(headers or {}),
+        media_type="text/html",
+    )
