@@ -6,7 +6,8 @@ from __future__ import annotations
 from incidents.web.account import ACCOUNT
 from incidents.web.home import HOME
 from incidents.web.pages import PageGroup
+from incidents.web.review import REVIEW
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (HOME, ACCOUNT)
+    return (HOME, REVIEW, ACCOUNT)
