@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from incidents.web.account import ACCOUNT
 from incidents.web.home import HOME
+from incidents.web.members_pages import MEMBERS
+from incidents.web.oversight import OVERSIGHT
 from incidents.web.pages import PageGroup
 from incidents.web.review import REVIEW
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (HOME, REVIEW, ACCOUNT)
+    return (HOME, REVIEW, MEMBERS, OVERSIGHT, ACCOUNT)
