@@ -4,6 +4,7 @@ A new group of pages is one module with a `PageGroup` and one line here."""
 from __future__ import annotations
 
 from incidents.web.account import ACCOUNT
+from incidents.web.editorial import EDITORIAL
 from incidents.web.home import HOME
 from incidents.web.members_pages import MEMBERS
 from incidents.web.oversight import OVERSIGHT
@@ -12,4 +13,4 @@ from incidents.web.review import REVIEW
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (HOME, REVIEW, MEMBERS, OVERSIGHT, ACCOUNT)
+    return (HOME, REVIEW, MEMBERS, OVERSIGHT, EDITORIAL, ACCOUNT)
