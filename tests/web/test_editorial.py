@@ -126,3 +126,26 @@ async def test_no_one_but_the_secretariat_reaches_the_brief_desk(
         assert answer.status_code == (303 if who == "anonymous" else 403), path
     listed = await client.get("/api/v1/briefs", headers=members.secretariat.headers)
     assert listed.json()["items"] == []
+
+
+def test_the_preview_shows_each_headline_figure_once_with_its_protection() -> None:
+    from incidents.web.editorial import _headline
+
+    shown = _headline(
+        {
+            "headline": {
+                "incidents": None,
+                "incidents_status": "below_k",
+                "serious": 12,
+                "serious_status": "published",
+                "cross_border": {"value": None, "status": "withheld"},
+                "median_days_to_report": None,
+            }
+        }
+    )
+    assert shown == [
+        ("incidents", "fewer than k"),
+        ("serious", 12),
+        ("cross border", "withheld"),
+        ("median days to report", None),
+    ]

@@ -46,6 +46,7 @@ IN_PROGRESS = ("queued", "running")
 REQUEST_FIELDS = ["period", "provisional", "region"]
 EDIT_FIELDS = ["executive_summary", "issuing_body", "issued_on"]
 POLL_SECONDS = 2
+STATUS_WORDS = {"below_k": N_("fewer than k"), "withheld": N_("withheld")}
 
 
 def _text(data: dict[str, Any], name: str) -> str:
@@ -123,12 +124,21 @@ async def request_brief(
 
 
 def _headline(brief_data: dict[str, Any]) -> list[tuple[str, Any]]:
-    """The brief's headline figures as (name, shown value): a protected figure's value, or its
-    status (below the band, withheld) when it has none."""
-    shown = []
-    for name, value in brief_data.get("headline", {}).items():
-        if isinstance(value, dict) and "status" in value:
-            value = value["value"] if value.get("value") is not None else value["status"]
+    """The brief's headline figures as (name, shown value): a figure's protected value, or, when
+    it has none, what its ``<name>_status`` says (below the band, withheld)."""
+    headline: dict[str, Any] = brief_data.get("headline", {})
+    shown: list[tuple[str, Any]] = []
+    for name, figure in headline.items():
+        value: Any = figure
+        status: Any
+        if name.endswith(("_status", "_key")):
+            continue
+        if isinstance(figure, dict) and "status" in figure:
+            value, status = figure.get("value"), figure["status"]
+        else:
+            status = headline.get(f"{name}_status")
+        if value is None and status in STATUS_WORDS:
+            value = STATUS_WORDS[status]
         if isinstance(value, (str, int, float)) or value is None:
             shown.append((name.replace("_", " "), value))
     return shown
