@@ -193,3 +193,14 @@ async def test_no_one_but_the_secretariat_reaches_the_review_pages(
     stored = await _report(client, members, ref)
     assert stored["status"] == "submitted"
     assert stored["incident"] == report["incident"]
+
+
+async def test_a_review_step_posted_without_its_csrf_token_changes_nothing(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    ref = (await file(client, members.regulator))["report"]["ref"]
+    await sign_in(client, members.secretariat.key)
+    for step in ("accept", "reject", "start"):
+        answer = await client.post(f"/review/{ref}/{step}", data={"reason": "no token"})
+        assert answer.status_code == 403, step
+    assert (await _report(client, members, ref))["status"] == "submitted"
