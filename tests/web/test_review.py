@@ -153,6 +153,14 @@ async def test_merging_two_incidents_after_seeing_them_side_by_side(
         f"/api/v1/incidents/{source}", headers=members.secretariat.headers, follow_redirects=False
     )
     assert incident.status_code == 308
+    # A merged incident is not shown as its survivor, which a confirm would then merge instead.
+    third = (await file(client, members.regulator, title="Third of a pair"))["report"]
+    again = await client.get(
+        "/incidents-merge", params={"source": source, "into": third["incident"]["ref"]}
+    )
+    assert again.status_code == 422
+    assert f"{source} was already merged into {into}" in again.text
+    assert "Merge INC-" not in again.text
 
 
 PAGES = ["/review", "/review/{ref}", "/review/{ref}/move", "/incidents-merge"]

@@ -225,9 +225,16 @@ async def merge_form(
         if not reference:
             continue
         try:
-            found[field] = await _incident(db, principal, reference.strip())
+            named, survivor = await incident_reading.seen_incident(db, principal, reference.strip())
         except IncidentsError:
             problems.append(FieldError(field, f"No incident {reference.strip()} that you can see"))
+            continue
+        if field == "source" and named.merged_into is not None:
+            # Shown as its survivor, it would merge the survivor instead: say so, as the API.
+            problems.append(
+                FieldError(field, f"{named.ref} was already merged into {survivor.ref}")
+            )
+        found[field] = await incident_reading.get_incident(db, principal, survivor)
     if found["source"] and found["into"] and found["source"].id == found["into"].id:
         problems.append(FieldError("into", "Name a different incident"))
     return page(
