@@ -4,11 +4,15 @@ A new group of pages is one module with a `PageGroup` and one line here."""
 from __future__ import annotations
 
 from incidents.web.account import ACCOUNT
+from incidents.web.editorial import EDITORIAL
+from incidents.web.members_pages import MEMBERS
+from incidents.web.oversight import OVERSIGHT
 from incidents.web.pages import PageGroup
 from incidents.web.public import PUBLIC
 from incidents.web.regulator import REGULATOR
 from incidents.web.research import RESEARCH
+from incidents.web.review import REVIEW
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (PUBLIC, RESEARCH, REGULATOR, ACCOUNT)
+    return (PUBLIC, RESEARCH, REGULATOR, REVIEW, MEMBERS, OVERSIGHT, EDITORIAL, ACCOUNT)
