@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from incidents.errors import FieldError
+from incidents.languages.negotiation import negotiate
 from incidents.members.schemas import Principal
 from incidents.web.forms import FormErrors
-from incidents.web.i18n import negotiate
 from incidents.web.pages import EVERYONE, MEMBERS, SIGNED_OUT, NavItem, PageGroup, navigation_for
 from incidents.web.templating import environment, tlp_label
 

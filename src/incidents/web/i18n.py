@@ -1,29 +1,46 @@
 """Every user-facing string of the web interface goes through gettext, with the catalog chosen
-per request (``Accept-Language`` among the catalogs shipped in ``web/locale/``; English, the
-source language, otherwise).
+per request: the language the visitor picked with the switch (the ``incidents_lang`` cookie),
+else ``Accept-Language`` (`incidents.languages.negotiation`), else English.
+
+One catalog mechanism for the whole registry: ``incidents.languages.messages`` reads
+``src/incidents/locales/<language>/LC_MESSAGES/web.po`` (domain ``web``) and compiles it in
+memory; there is no build step.
 
 Templates call ``_()``, ``gettext()``, ``ngettext()`` or ``{% trans %}``; Python code calls
 `translations_of(request).gettext(...)`, and marks strings translated later (navigation
 labels, choices) with `N_` so that extraction finds them.
-Catalogs: ``web/locale/<language>/LC_MESSAGES/incidents.mo`` (domain ``incidents``).
 """
 
 from __future__ import annotations
 
-import functools
 import gettext
-from pathlib import Path
 from typing import Any
 
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar.connection import ASGIConnection
 
-DOMAIN = "incidents"
-LOCALE_DIR = Path(__file__).with_name("locale")
-SOURCE_LANGUAGE = "en"
+from incidents.languages import LANGUAGES, RIGHT_TO_LEFT, SOURCE_LANGUAGE
+from incidents.languages.messages import translations
+from incidents.languages.negotiation import negotiate
+
+DOMAIN = "web"
+LANGUAGE_COOKIE = "incidents_lang"
 _STATE_KEY = "web_translations"
 _LANGUAGE_KEY = "web_language"
+
+# The switch shows each language in its own name, in the UN order.
+ENDONYMS = {
+    "ar": "العربية",
+    "zh": "中文",
+    "en": "English",
+    "fr": "Français",
+    "ru": "Русский",
+    "es": "Español",
+}
+# The `lang` attribute of a page: Chinese is written in simplified characters (which also
+# selects the right fonts and line-breaking rules in browsers).
+HTML_LANG = {"zh": "zh-Hans"}
 
 
 def N_(message: str) -> str:  # the conventional name extraction tools look for
@@ -31,53 +48,27 @@ def N_(message: str) -> str:  # the conventional name extraction tools look for
     return message
 
 
-@functools.cache
 def available_languages() -> tuple[str, ...]:
-    """The source language and every language with a compiled catalog in ``LOCALE_DIR``."""
-    found = {
-        path.parent.parent.name
-        for path in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo")
-        if path.is_file()
-    }
-    return (SOURCE_LANGUAGE, *sorted(found - {SOURCE_LANGUAGE}))
+    return LANGUAGES
 
 
-@functools.cache
 def catalog(language: str) -> gettext.NullTranslations:
-    if language == SOURCE_LANGUAGE:
-        return gettext.NullTranslations()
-    return gettext.translation(DOMAIN, LOCALE_DIR, languages=[language], fallback=True)
+    return translations(language, DOMAIN)
 
 
-def negotiate(accept_language: str | None, languages: tuple[str, ...]) -> str:
-    """The best of ``languages`` for an Accept-Language header (q-values honoured, a region
-    falling back to its language: ``fr-CA`` -> ``fr``)."""
-    if not accept_language:
-        return SOURCE_LANGUAGE
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept_language.split(",")[:32]):
-        tag, _, parameters = part.strip().partition(";")
-        quality = 1.0
-        if parameters.strip().startswith("q="):
-            try:
-                quality = float(parameters.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        if tag:
-            ranked.append((-quality, position, tag.strip().lower()))
-    for negative_quality, _, tag in sorted(ranked):
-        if negative_quality >= 0:
-            break
-        for candidate in (tag, tag.split("-")[0]):
-            if candidate in languages:
-                return candidate
-    return SOURCE_LANGUAGE
+def language_for(cookie: str | None, accept_language: str | None) -> str:
+    """The visitor's choice when it names one of the six languages, else negotiation."""
+    if cookie in LANGUAGES:
+        return cookie
+    return negotiate(accept_language)
 
 
 def choose_translations(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     """Pick the request's language and catalog; called once per page request."""
     state = connection.scope.setdefault("state", {})
-    language = negotiate(connection.headers.get("accept-language"), available_languages())
+    language = language_for(
+        connection.cookies.get(LANGUAGE_COOKIE), connection.headers.get("accept-language")
+    )
     state[_LANGUAGE_KEY] = language
     state[_STATE_KEY] = catalog(language)
 
@@ -90,6 +81,14 @@ def translations_of(connection: ASGIConnection[Any, Any, Any, Any]) -> gettext.N
 def language_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
     found = connection.scope.get("state", {}).get(_LANGUAGE_KEY)
     return found if isinstance(found, str) else SOURCE_LANGUAGE
+
+
+def html_lang(language: str) -> str:
+    return HTML_LANG.get(language, language)
+
+
+def direction(language: str) -> str:
+    return "rtl" if language in RIGHT_TO_LEFT else "ltr"
 
 
 def _context_translations(context: Context) -> gettext.NullTranslations:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from incidents.web.account import ACCOUNT
 from incidents.web.editorial import EDITORIAL
+from incidents.web.language_switch import LANGUAGE
 from incidents.web.members_pages import MEMBERS
 from incidents.web.oversight import OVERSIGHT
 from incidents.web.pages import PageGroup
@@ -15,4 +16,4 @@ from incidents.web.review import REVIEW
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (PUBLIC, RESEARCH, REGULATOR, REVIEW, MEMBERS, OVERSIGHT, EDITORIAL, ACCOUNT)
+    return (PUBLIC, RESEARCH, REGULATOR, REVIEW, MEMBERS, OVERSIGHT, EDITORIAL, ACCOUNT, LANGUAGE)

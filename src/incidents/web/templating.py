@@ -4,17 +4,33 @@ request (`incidents.web.i18n`), the TLP labels, and `page`, which every handler 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_decimal
+from jinja2 import (
+    Environment,
+    FileSystemLoader,
+    StrictUndefined,
+    pass_context,
+    select_autoescape,
+)
+from jinja2.runtime import Context
 from litestar import Request
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
-from incidents.web.i18n import TEMPLATE_CALLABLES, language_of
+from incidents.web.i18n import (
+    ENDONYMS,
+    TEMPLATE_CALLABLES,
+    direction,
+    html_lang,
+    language_of,
+)
 from incidents.web.pages import layout_context
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -33,6 +49,33 @@ def tlp_label(level: str) -> Markup:
     return Markup("<span class='tlp tlp-{}'>{}</span>").format(css, level)
 
 
+def _locale_of(context: Context) -> str:
+    language = context.get("language")
+    return language if isinstance(language, str) else "en"
+
+
+@pass_context
+def number(context: Context, value: float | int | None) -> str:
+    """A number as the page's language writes it (``12 345`` in French, ``12,345`` in English)."""
+    return "" if value is None else format_decimal(value, locale=_locale_of(context))
+
+
+@pass_context
+def day(context: Context, value: date | datetime | str | None, style: str = "medium") -> str:
+    """A date as the page's language writes it (Babel's CLDR patterns); text passes through."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        try:
+            parsed = date.fromisoformat(value[:10])
+        except ValueError:
+            return value
+        return format_date(parsed, style, locale=_locale_of(context))
+    if isinstance(value, datetime):
+        return format_datetime(value, style, locale=_locale_of(context))
+    return format_date(value, style, locale=_locale_of(context))
+
+
 def environment(extra_directories: Sequence[Path] = ()) -> Environment:
     env = Environment(
         loader=FileSystemLoader([TEMPLATES, *extra_directories]),
@@ -47,6 +90,10 @@ def environment(extra_directories: Sequence[Path] = ()) -> Environment:
         **TEMPLATE_CALLABLES, newstyle=True
     )
     env.filters["tlp"] = tlp_label
+    env.filters["number"] = number
+    env.filters["day"] = day
+    env.globals["endonyms"] = ENDONYMS
+    env.globals["lang_tag"] = html_lang
     env.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
     env.globals["tlp_levels"] = TLP_LEVELS
     return env
@@ -54,6 +101,15 @@ def environment(extra_directories: Sequence[Path] = ()) -> Environment:
 
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment()))
+
+
+def _language_context(request: Request[Any, Any, Any]) -> dict[str, str]:
+    language = language_of(request)
+    return {
+        "language": language,
+        "html_lang": html_lang(language),
+        "direction": direction(language),
+    }
 
 
 def page(
@@ -68,7 +124,7 @@ def page(
     this visitor, the language, the principal)."""
     return Template(
         template_name=template,
-        context={**layout_context(request), "language": language_of(request), **(context or {})},
+        context={**layout_context(request), **_language_context(request), **(context or {})},
         status_code=status_code,
         headers=dict(headers or {}),
         media_type="text/html",
