@@ -4,13 +4,27 @@ written per locale."""
 
 from __future__ import annotations
 
+import re
+import tomllib
 from datetime import date
+from pathlib import Path
 
 import httpx
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.pofile import read_po
 
+from incidents.languages import LANGUAGES
+from incidents.languages.messages import LOCALES, catalog_path
+from incidents.paths import taxonomy_dir
+from incidents.taxonomy.files import read_directory
+from incidents.taxonomy.service import Taxonomy
 from incidents.web.i18n import catalog
+from incidents.web.report_form import countries
 from incidents.web.templating import environment
-from tests.web.helpers import csrf_token
+from tests.factories import Members
+from tests.web.helpers import csrf_token, sign_in
+
+WEB = Path(__file__).resolve().parents[2] / "src" / "incidents" / "web"
 
 
 async def _switch(client: httpx.AsyncClient, language: str, next_page: str) -> httpx.Response:
@@ -81,13 +95,62 @@ async def test_the_switch_returns_only_to_this_site_and_only_to_six_languages(
     assert '<html lang="ru" dir="ltr">' in html
 
 
-def test_each_catalog_translates_the_layout() -> None:
-    for language in ("en", "fr"):
-        words = catalog(language).gettext("Search the registry")
-        if language == "en":
-            assert words == "Search the registry"
-        else:
-            assert words != "Search the registry", language
+def _extracted() -> set[str | tuple[str, str]]:
+    """Every message of the pages, extracted as `babel.cfg` does (templates and web/*.py)."""
+    found: set[str | tuple[str, str]] = set()
+    for _, _, message, _, _ in extract_from_dir(
+        WEB,
+        method_map=[("**.py", "python"), ("templates/**.html", "jinja2")],
+        options_map={"templates/**.html": {"extensions": "jinja2.ext.i18n"}},
+        keywords={**DEFAULT_KEYWORDS, "N_": None},
+    ):
+        found.add(message if isinstance(message, str) else (message[0], message[1]))
+    return found
+
+
+def test_the_template_holds_every_message_of_the_pages() -> None:
+    with (LOCALES / "web.pot").open("rb") as handle:
+        template = {message.id for message in read_po(handle) if message.id}
+    missing = _extracted() - template
+    assert not missing, f"run the extraction in babel.cfg; missing from web.pot: {missing}"
+
+
+def test_each_catalog_is_as_complete_as_its_manifest_says() -> None:
+    manifest = tomllib.loads((LOCALES / "web.toml").read_text())["catalogs"]
+    assert set(manifest) == set(LANGUAGES)
+    messages = _extracted()
+    placeholder = re.compile(r"%\(\w+\)[sd]")
+    for language, state in manifest.items():
+        assert state["reviewed_by_native_speaker"] or state["review"] == "awaiting native review"
+        if state.get("source"):
+            continue
+        with catalog_path(language, "web").open("rb") as handle:
+            po = read_po(handle, locale=language)
+        untranslated = [
+            message.id
+            for message in po
+            if message.id
+            and (
+                message.fuzzy
+                or not all(
+                    message.string if isinstance(message.string, tuple) else [message.string]
+                )
+            )
+        ]
+        translated = {message.id for message in po if message.id and message.id not in untranslated}
+        missing = messages - translated
+        assert state["complete"] == (not missing), (language, sorted(map(str, missing))[:10])
+        for message in po:
+            if not message.id or not message.string:
+                continue
+            source = message.id if isinstance(message.id, tuple) else (message.id,)
+            allowed = {name for text in source for name in placeholder.findall(str(text))}
+            strings = message.string if isinstance(message.string, tuple) else (message.string,)
+            for text in strings:
+                used = set(placeholder.findall(str(text)))
+                assert used <= allowed, (language, message.id, text)
+    assert catalog("ar").gettext("Search the registry") == "البحث في السجل"
+    assert catalog("zh").gettext("Search the registry") == "搜索登记册"
 
 
 def test_numbers_and_dates_are_written_per_locale() -> None:
@@ -99,3 +162,17 @@ def test_numbers_and_dates_are_written_per_locale() -> None:
         language="ar", n=12345, d=day
     )
     assert "2026年3月5日" in template.render(language="zh", n=1, d=day)
+
+
+async def test_the_filing_form_speaks_arabic_and_takes_country_names_in_it(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    await sign_in(client, members.regulator.key)
+    arabic = {"Accept-Language": "ar"}
+    form = await client.get("/file", headers=arabic)
+    assert '<html lang="ar" dir="rtl">' in form.text
+    assert "حادث ذكاء اصطناعي جسيم" in form.text  # a severity picker's label in Arabic
+    assert '<option value="كينيا">' in form.text  # countries searchable by their Arabic names
+    taxonomy = Taxonomy(read_directory(taxonomy_dir()))
+    assert countries("كينيا\u060c أوغندا", taxonomy) == ["KE", "UG"]
+    assert countries("肯尼亚\uff0cUganda; fr", taxonomy) == ["KE", "UG", "FR"]

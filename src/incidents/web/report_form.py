@@ -13,6 +13,8 @@ from typing import Any
 
 import msgspec
 
+from incidents.languages import LANGUAGES
+from incidents.languages.places import country_name
 from incidents.reports import schemas
 from incidents.taxonomy.service import Taxonomy
 
@@ -88,19 +90,20 @@ def choices(taxonomy: Taxonomy, dimension: str) -> list[Choice]:
     return ordered
 
 
+#: The form's pickers and the taxonomy dimension each offers.
+CHOICE_DIMENSIONS = {
+    "severity": "severity",
+    "eu_serious_incident": "eu_serious_incident",
+    "harm_domain": "harm_domain",
+    "harm_type": "harm_type",
+    "affected_groups": "affected_group",
+    "system_type": "ai_system_type",
+    "sectors": "sector",
+}
+
+
 def form_choices(taxonomy: Taxonomy) -> dict[str, list[Choice]]:
-    return {
-        name: choices(taxonomy, dimension)
-        for name, dimension in (
-            ("severity", "severity"),
-            ("eu_serious_incident", "eu_serious_incident"),
-            ("harm_domain", "harm_domain"),
-            ("harm_type", "harm_type"),
-            ("affected_groups", "affected_group"),
-            ("system_type", "ai_system_type"),
-            ("sectors", "sector"),
-        )
-    }
+    return {name: choices(taxonomy, dimension) for name, dimension in CHOICE_DIMENSIONS.items()}
 
 
 def values_of(form: Mapping[str, Any]) -> dict[str, Any]:
@@ -165,11 +168,17 @@ def _number(text: str) -> int | str | None:
 
 
 def countries(text: str, taxonomy: Taxonomy) -> list[str]:
-    """Countries typed as ISO codes or names (comma- or semicolon-separated) -> alpha-2 codes;
-    what is neither is passed on as typed, for the API to name."""
-    by_name = {country.name.lower(): code for code, country in taxonomy.countries.items()}
+    """Countries typed as ISO codes or names in any of the six languages (comma- or
+    semicolon-separated, the Arabic comma too) -> alpha-2 codes; what is neither is passed on
+    as typed, for the API to name."""
+    by_name = {
+        country_name(code, language, country.name).lower(): code
+        for language in LANGUAGES
+        for code, country in taxonomy.countries.items()
+    }
+    by_name.update({country.name.lower(): code for code, country in taxonomy.countries.items()})
     found: list[str] = []
-    for part in text.replace(";", ",").split(","):
+    for part in text.replace(";", ",").replace("\u060c", ",").replace("\uff0c", ",").split(","):
         typed = part.strip()
         if not typed:
             continue

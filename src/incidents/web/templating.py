@@ -31,6 +31,7 @@ from incidents.web.i18n import (
     html_lang,
     language_of,
 )
+from incidents.web.labels import in_page_language
 from incidents.web.pages import layout_context
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -121,10 +122,15 @@ def page(
     headers: Mapping[str, str] | None = None,
 ) -> Template:
     """A rendered page: the template, its context, and what the layout needs (navigation for
-    this visitor, the language, the principal)."""
+    this visitor, the language, the principal); taxonomy labels in the page's language."""
+    language = _language_context(request)
     return Template(
         template_name=template,
-        context={**layout_context(request), **_language_context(request), **(context or {})},
+        context={
+            **layout_context(request),
+            **language,
+            **in_page_language(context or {}, language["language"]),
+        },
         status_code=status_code,
         headers=dict(headers or {}),
         media_type="text/html",
