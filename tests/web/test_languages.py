@@ -176,3 +176,13 @@ async def test_the_filing_form_speaks_arabic_and_takes_country_names_in_it(
     taxonomy = Taxonomy(read_directory(taxonomy_dir()))
     assert countries("كينيا\u060c أوغندا", taxonomy) == ["KE", "UG"]
     assert countries("肯尼亚\uff0cUganda; fr", taxonomy) == ["KE", "UG", "FR"]
+    # The form's macros (imported without the page's context) speak the page's language too,
+    # and so does its error summary when the API refuses the draft.
+    assert "(مطلوب)" in form.text
+    refused = await client.post(
+        "/file",
+        data={"action": "submit", "_csrf_token": csrf_token(form.text)},
+        headers=arabic,
+    )
+    assert refused.status_code == 422
+    assert "يرجى تصحيح ما يلي" in refused.text

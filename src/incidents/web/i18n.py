@@ -14,6 +14,7 @@ labels, choices) with `N_` so that extraction finds them.
 from __future__ import annotations
 
 import gettext
+from contextvars import ContextVar
 from typing import Any
 
 from jinja2 import pass_context
@@ -41,6 +42,12 @@ ENDONYMS = {
 # The `lang` attribute of a page: Chinese is written in simplified characters (which also
 # selects the right fonts and line-breaking rules in browsers).
 HTML_LANG = {"zh": "zh-Hans"}
+
+
+# The request's catalog for what renders without the page's context: macros imported into a
+# template (`{% import "macros/forms.html" as forms %}`) do not see `request`. Set by the pages'
+# middleware in the request's own task, so it never leaks to another request.
+_CURRENT: ContextVar[gettext.NullTranslations | None] = ContextVar("web_translations", default=None)
 
 
 def N_(message: str) -> str:  # the conventional name extraction tools look for
@@ -71,6 +78,7 @@ def choose_translations(connection: ASGIConnection[Any, Any, Any, Any]) -> None:
     )
     state[_LANGUAGE_KEY] = language
     state[_STATE_KEY] = catalog(language)
+    _CURRENT.set(state[_STATE_KEY])
 
 
 def translations_of(connection: ASGIConnection[Any, Any, Any, Any]) -> gettext.NullTranslations:
@@ -93,7 +101,9 @@ def direction(language: str) -> str:
 
 def _context_translations(context: Context) -> gettext.NullTranslations:
     request = context.get("request")
-    return translations_of(request) if request is not None else catalog(SOURCE_LANGUAGE)
+    if request is not None:
+        return translations_of(request)
+    return _CURRENT.get() or catalog(SOURCE_LANGUAGE)
 
 
 # Jinja's newstyle gettext calls these through Context.call, which hands them the template's
