@@ -160,6 +160,8 @@ async def test_filing_search_and_briefs_in_each_language(
         await page.goto("/search?q=credit")
         assert await page.get_by_text("Credit scoring model denies loans").first.is_visible()
         assert await page.get_by_role("heading", name=words("Search the registry")).count() > 0
+        # The facets are in this page's language, whatever language was served before.
+        assert await page.get_by_text(words("Sharing level"), exact=True).count() > 0
         await _check(page, axe_source, language, "search")
         # The published brief, listed with its documents.
         await page.goto("/briefs")

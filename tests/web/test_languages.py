@@ -22,6 +22,7 @@ from incidents.web.i18n import catalog
 from incidents.web.report_form import countries
 from incidents.web.templating import environment
 from tests.factories import Members
+from tests.reports.helpers import file
 from tests.web.helpers import csrf_token, sign_in
 
 WEB = Path(__file__).resolve().parents[2] / "src" / "incidents" / "web"
@@ -186,3 +187,20 @@ async def test_the_filing_form_speaks_arabic_and_takes_country_names_in_it(
     )
     assert refused.status_code == 422
     assert "يرجى تصحيح ما يلي" in refused.text
+
+
+async def test_one_pages_language_never_sticks_to_the_next_page(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    """Shared pieces (the facet filters' macros) are translated at each rendering, never kept
+    in the language of the page that first used them."""
+    await file(client, members.regulator, sharing="TLP:GREEN")
+    await sign_in(client, members.regulator.key)
+    arabic = await client.get("/search", headers={"Accept-Language": "ar"})
+    chinese = await client.get("/search", headers={"Accept-Language": "zh"})
+    english = await client.get("/search", headers={"Accept-Language": "en"})
+    assert "مستوى المشاركة" in arabic.text
+    assert "共享级别" in chinese.text
+    assert "مستوى المشاركة" not in chinese.text
+    assert "Sharing level" in english.text
+    assert "共享级别" not in english.text
