@@ -204,3 +204,20 @@ async def test_one_pages_language_never_sticks_to_the_next_page(
     assert "مستوى المشاركة" not in chinese.text
     assert "Sharing level" in english.text
     assert "共享级别" not in english.text
+
+
+async def test_a_reports_dates_are_written_in_the_pages_language(
+    client: httpx.AsyncClient, members: Members
+) -> None:
+    ref = (await file(client, members.regulator, occurred_on="2026-03-14"))["report"]["ref"]
+    await sign_in(client, members.regulator.key)
+    written = {
+        "en": "Mar 14, 2026",
+        "fr": "14 mars 2026",
+        "es": "14 mar 2026",
+        "ru": "14 мар. 2026",
+        "zh": "2026年3月14日",
+    }
+    for language, words in written.items():
+        page = await client.get(f"/reports/{ref}", headers={"Accept-Language": language})
+        assert words in page.text, language
