@@ -20,7 +20,8 @@ from incidents.members.service import actor_for
 from incidents.openapi import problems
 from incidents.responses import cacheable
 from incidents.taxonomy import schemas
-from incidents.taxonomy.service import TaxonomyRegistry, store
+from incidents.taxonomy.releases import store
+from incidents.taxonomy.service import TaxonomyRegistry
 
 
 async def provide_taxonomy(state: State) -> TaxonomyRegistry:
