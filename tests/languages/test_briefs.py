@@ -8,6 +8,7 @@ import re
 from types import SimpleNamespace
 from typing import Any
 
+import httpx
 import msgspec
 import pytest
 from pypdf import PdfReader
@@ -17,7 +18,9 @@ from incidents.briefs.documents import data_files, documents
 from incidents.briefs.schemas import BriefData, BriefRequest
 from incidents.briefs.words import Words
 from incidents.trends.protection import Method
+from tests.briefs.test_briefs import _made
 from tests.registry import Registry
+from tests.test_app import assert_problem
 
 METHOD = Method(k=5, noise=2)
 # (language, direction, the "Headline figures" heading, serious incident's label, a chart title)
@@ -91,3 +94,22 @@ async def test_numbers_and_data_files_per_language(brief_data: bytes) -> None:
     assert re.findall(r"sha256 ([0-9a-f]{64})", english) == re.findall(
         r"sha256 ([0-9a-f]{64})", arabic
     )
+
+
+async def test_the_api_makes_a_brief_in_the_language_asked(
+    live: httpx.AsyncClient, registry: Registry
+) -> None:
+    secretariat = registry.members.secretariat.headers
+    problem = assert_problem(
+        await live.post(
+            "/api/v1/briefs",
+            json={"period": "2026-Q2", "language": "de"},
+            headers=secretariat,
+        ),
+        422,
+    )
+    assert "language" in str(problem)
+    location = await _made(live, secretariat, language="ar")
+    page = (await live.get(f"{location}/brief.html", headers=secretariat)).text
+    assert '<html lang="ar" dir="rtl">' in page
+    assert "مسودة: غير معتمدة للتعميم" in page  # "Draft: not approved for circulation"
