@@ -278,8 +278,12 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
         )
         if part
     )
+    # The computed title is always this sentence; it is worded here, in the brief's language.
+    title = data.title
+    if title == f"AI incident risk brief {data.period}":
+        title = _("AI incident risk brief {period}").format(period=data.period)
     return {
-        "title": data.title,
+        "title": title,
         "issued": issued,
         "scope": scope(words),
         "meta": _(
