@@ -49,6 +49,7 @@ from incidents.health import HealthController
 from incidents.ids import new_id
 from incidents.incidents.controllers import DOWNLOADS as INCIDENT_DOWNLOADS
 from incidents.incidents.controllers import IncidentController
+from incidents.languages.catalogs import load_translations
 from incidents.members.authentication import Authenticator
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
@@ -319,7 +320,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
         state=State(
             {
                 "settings": settings,
-                "taxonomy": TaxonomyRegistry(),
+                "taxonomy": TaxonomyRegistry(translations=load_translations(settings.taxonomy_dir)),
                 "database": database,
                 "owns_database": database is None,
                 GROUPS_STATE_KEY: groups,
