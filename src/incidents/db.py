@@ -10,7 +10,17 @@ from urllib.parse import quote, urlencode
 
 import asyncpg
 import msgspec
-from sqlalchemy import URL, MetaData, RowMapping, make_url, text
+from sqlalchemy import (
+    URL,
+    BigInteger,
+    Column,
+    MetaData,
+    RowMapping,
+    String,
+    Table,
+    make_url,
+    text,
+)
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -25,6 +35,17 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Counters the database moves (by trigger) whenever a change may end what a process holds in
+# memory: each worker compares them with the ones its caches were filled at (see
+# `current_generation`), so a change committed through one worker or host holds on every other
+# at its next request.
+cache_generations = Table(
+    "cache_generations",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("generation", BigInteger, nullable=False, server_default="0"),
+)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -173,6 +194,30 @@ def as_dict(row: RowMapping) -> dict[str, Any]:
 
 async def ping(connection: AsyncConnection) -> Any:
     return (await connection.execute(text("SELECT 1"))).scalar_one()
+
+
+async def fetch_value(database: Database, query: str, *arguments: Any) -> Any:
+    """One value in one round trip: a statement asyncpg prepares once per connection, sent on
+    the driver outside any transaction (no BEGIN, no ROLLBACK): the per-request checks."""
+    async with database.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        try:
+            return await driver.fetchval(query, *arguments)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            # Sent past SQLAlchemy, so it cannot see the connection is gone: say so, or the
+            # pool would hand the dead connection to the next request.
+            await connection.invalidate()
+            raise
+
+
+async def current_generation(database: Database, name: str) -> int:
+    """The counter ``name`` of `cache_generations`."""
+    value: int = await fetch_value(
+        database, "SELECT generation FROM cache_generations WHERE name = $1", name
+    )
+    return value
 
 
 async def copy_rows(

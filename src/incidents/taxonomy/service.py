@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append
+from incidents.db import Database, fetch_value
 from incidents.errors import Conflict, NotFound, ServiceUnavailable
 from incidents.taxonomy.files import (
     TaxonomyInvalid,
@@ -271,6 +272,16 @@ class TaxonomyRegistry:
         for row in rows:
             document = msgspec.convert(row.document, TaxonomyDocument, strict=False)
             self.versions[document.manifest.version] = Taxonomy(document, row.loaded_at)
+
+    async def follow(self, database: Database) -> None:
+        """Load a version another worker or host has stored, if any: one round trip (the
+        newest version number; versions are immutable, so a number seen is a version known)."""
+        latest = await fetch_value(database, "SELECT max(version) FROM taxonomy_versions")
+        self._checked_at = time.monotonic()
+        if latest is None or latest in self.versions:
+            return
+        async with database.connect() as connection:
+            await self.refresh(connection, force=True)
 
     def summaries(self) -> list[VersionSummary]:
         current = max(self.versions) if self.versions else None
