@@ -12,6 +12,7 @@ import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from incidents.db import Database, fetch_value
 from incidents.errors import NotFound, ServiceUnavailable
 from incidents.languages import SOURCE_LANGUAGE
 from incidents.languages.catalogs import Translations, load_translations
@@ -333,6 +334,16 @@ class TaxonomyRegistry:
             self.versions[document.manifest.version] = Taxonomy(
                 document, row.loaded_at, self.translations
             )
+
+    async def follow(self, database: Database) -> None:
+        """Load a version another worker or host has stored, if any: one round trip (the
+        newest version number; versions are immutable, so a number seen is a version known)."""
+        latest = await fetch_value(database, "SELECT max(version) FROM taxonomy_versions")
+        self._checked_at = time.monotonic()
+        if latest is None or latest in self.versions:
+            return
+        async with database.connect() as connection:
+            await self.refresh(connection, force=True)
 
     def summaries(self) -> list[VersionSummary]:
         current = max(self.versions) if self.versions else None
