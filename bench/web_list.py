@@ -46,7 +46,7 @@ def _session(base: str, key: str) -> dict[str, str]:
 def _equivalents(base: str, cookies: dict[str, str], path: str) -> list[tuple[str, str]]:
     """(page, the API address it names) for each query."""
     pairs = []
-    with httpx.Client(base_url=base, cookies=cookies) as client:
+    with httpx.Client(base_url=base, cookies=cookies, timeout=120) as client:
         for query in QUERIES:
             page = f"{path}?{urlencode(query)}" if query else path
             shown = _API.search(client.get(page).text)

@@ -6,11 +6,12 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator
+from functools import partial
 from typing import Any
 
 import anyio
 import msgspec
-from litestar import Litestar
+from litestar import Litestar, Request
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
@@ -49,6 +50,7 @@ from incidents.health import HealthController
 from incidents.ids import new_id
 from incidents.incidents.controllers import DOWNLOADS as INCIDENT_DOWNLOADS
 from incidents.incidents.controllers import IncidentController
+from incidents.languages.catalogs import load_translations
 from incidents.members.authentication import Authenticator
 from incidents.members.controllers import MemberController
 from incidents.members.guards import AuthenticationMiddleware, provide_principal
@@ -62,7 +64,7 @@ from incidents.taxonomy.controllers import (
     provide_taxonomy,
 )
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.transactions import transaction
+from incidents.transactions import after_commit, transaction
 from incidents.trends.controllers import TrendController
 from incidents.validation import handle_validation_exception
 from incidents.web.errors import page_or_problem_http
@@ -202,6 +204,7 @@ def _incoming_request_id(scope: Scope) -> str | None:
 
 async def provide_db(
     state: State,
+    request: Request[Any, Any, Any],
     principal: NamedDependency[Principal | None],
     taxonomy: NamedDependency[TaxonomyRegistry],
 ) -> AsyncIterator[AsyncConnection]:
@@ -214,9 +217,12 @@ async def provide_db(
     this generator, and the connection went to the garbage collector ("non-checked-in
     connection", "aclose(): asynchronous generator is already running"). A dependency that
     fails now fails before any connection is taken."""
-    del principal, taxonomy
+    del taxonomy
     database: Database = state.database
     async with transaction(database) as connection:
+        if principal is not None and request.method not in {"GET", "HEAD"}:
+            # The writer's reads stay on the primary until a replica has replayed this.
+            after_commit(connection, partial(database.wrote, principal.organization_id))
         yield connection
 
 
@@ -226,8 +232,11 @@ async def startup(app: Litestar) -> None:
     if app.state.database is None:
         if settings.database_url is None:
             raise RuntimeError("create_app needs settings.database_url or a Database")
+        replica = settings.read_database_url
         app.state.database = Database(
-            create_engine(settings.database_url, pool_size=settings.db_pool_size)
+            create_engine(settings.database_url, pool_size=settings.db_pool_size),
+            replica=create_engine(replica, pool_size=settings.db_pool_size) if replica else None,
+            max_lag=settings.read_max_lag_seconds,
         )
     app.state.authenticator = Authenticator(app.state.database, settings.auth_cache_seconds)
     log = logging.getLogger("incidents.app")
@@ -319,7 +328,7 @@ def create_app(settings: Settings, *, database: Database | None = None) -> App:
         state=State(
             {
                 "settings": settings,
-                "taxonomy": TaxonomyRegistry(),
+                "taxonomy": TaxonomyRegistry(translations=load_translations(settings.taxonomy_dir)),
                 "database": database,
                 "owns_database": database is None,
                 GROUPS_STATE_KEY: groups,

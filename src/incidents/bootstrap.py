@@ -16,10 +16,10 @@ from incidents.members import schemas, service
 from incidents.members.models import api_keys, organizations
 from incidents.migrate import upgrade
 from incidents.reports.models import reports
-from incidents.taxonomy import service as taxonomy_service
+from incidents.taxonomy import releases
 from incidents.taxonomy.files import read_directory
 from incidents.taxonomy.geography import known_country_codes
-from incidents.taxonomy.service import TaxonomyRegistry
+from incidents.taxonomy.service import TaxonomyRegistry, content_hash
 
 SYSTEM_ACTOR = Actor(label="system:bootstrap")
 FIRST_SECRETARIAT = "Secretariat"
@@ -30,18 +30,18 @@ async def load_shipped_taxonomy(database: Database, settings: Settings) -> str |
     document = read_directory(settings.taxonomy_dir)
     version = document.manifest.version
     async with database.transaction() as connection:
-        loaded = await taxonomy_service.versions_in_database(connection)
+        loaded = await releases.versions_in_database(connection)
         if loaded and max(loaded) > version:
             return None
         if version in loaded:
-            stored = await taxonomy_service.document_of(connection, version)
-            if taxonomy_service.content_hash(stored) != taxonomy_service.content_hash(document):
+            stored = await releases.document_of(connection, version)
+            if content_hash(stored) != content_hash(document):
                 return (
                     f"warning: the shipped taxonomy differs from the released version {version} "
                     "in the database; give the change a new version number to release it"
                 )
             return None
-        await taxonomy_service.store(connection, SYSTEM_ACTOR, document)
+        await releases.store(connection, SYSTEM_ACTOR, document)
     return f"Loaded taxonomy version {version}"
 
 

@@ -30,6 +30,12 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
 
     database_url: str | None = None
     """A PostgreSQL URL; when absent an embedded cluster is started in ``data_dir``."""
+    read_database_url: str | None = None
+    """A streaming replica of ``database_url``: list pages and trend extracts read there while
+    it is fresh enough (see ``read_max_lag_seconds``); writes never do."""
+    read_max_lag_seconds: Annotated[float, msgspec.Meta(ge=0.1, le=3600)] = 2.0
+    """The most a read from the replica may lag the primary; beyond it reads go to the primary,
+    as do the reads of an organization that wrote within this many seconds."""
     data_dir: Path = Path(platformdirs.user_data_dir("incidents"))
     host: str = "127.0.0.1"
     port: Port = 8000
@@ -84,16 +90,22 @@ def settings_from_env(
     except msgspec.ValidationError as error:
         raise SettingsError(_explain(str(error))) from None
     _check_database_url(settings.database_url)
+    _check_database_url(settings.read_database_url, "read_database_url")
+    if settings.read_database_url is not None and settings.database_url is None:
+        raise SettingsError(
+            f"{_FIELD_TO_ENV['read_database_url']}: a replica needs its primary in "
+            f"{_FIELD_TO_ENV['database_url']} (the embedded cluster has no replicas)"
+        )
     return settings
 
 
-def _check_database_url(url: str | None) -> None:
+def _check_database_url(url: str | None, field: str = "database_url") -> None:
     if url is None:
         return
     try:
         parse_url(url)
     except ValueError as error:
-        raise SettingsError(f"{_FIELD_TO_ENV['database_url']}: {error}") from None
+        raise SettingsError(f"{_FIELD_TO_ENV[field]}: {error}") from None
 
 
 def _decode_path(kind: type, value: object) -> object:

@@ -4,13 +4,25 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import time
+import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
 import asyncpg
 import msgspec
-from sqlalchemy import URL, MetaData, RowMapping, make_url, text
+from sqlalchemy import (
+    URL,
+    BigInteger,
+    Column,
+    MetaData,
+    RowMapping,
+    String,
+    Table,
+    make_url,
+    text,
+)
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
@@ -25,6 +37,17 @@ NAMING_CONVENTION = {
 }
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# Counters the database moves (by trigger) whenever a change may end what a process holds in
+# memory: each worker compares them with the ones its caches were filled at (see
+# `current_generation`), so a change committed through one worker or host holds on every other
+# at its next request.
+cache_generations = Table(
+    "cache_generations",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("generation", BigInteger, nullable=False, server_default="0"),
+)
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -107,11 +130,94 @@ def _json_text(value: Any) -> str:
     return msgspec.json.encode(value).decode()
 
 
-class Database:
-    """Hands out transactions; a test swaps in one that nests inside a rolled-back transaction."""
+# On a standby: how far behind the primary its replay is, in seconds (0 when it has replayed
+# all it received; the age of the last replayed commit otherwise, an upper bound on what is
+# missing; unbounded when it is not streaming from the primary); NULL on a server that is not
+# a standby.
+_REPLAY_LAG = (
+    "SELECT CASE WHEN NOT pg_is_in_recovery() THEN NULL "
+    "WHEN NOT EXISTS (SELECT FROM pg_stat_wal_receiver WHERE status = 'streaming') "
+    "THEN 'Infinity'::float8 "
+    "WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0.0 "
+    "ELSE coalesce(extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp()), "
+    "'Infinity')::float8 END"
+)
 
-    def __init__(self, engine: AsyncEngine) -> None:
+
+class Database:
+    """Hands out transactions; a test swaps in one that nests inside a rolled-back transaction.
+
+    With a streaming replica (``replica``), `reading` serves reads there while its replay is no
+    more than ``max_lag`` seconds behind the primary, and from the primary otherwise, or for an
+    organization that wrote through this process within the last ``max_lag`` seconds (it reads
+    its own writes). Writes always go to the primary."""
+
+    def __init__(
+        self, engine: AsyncEngine, *, replica: AsyncEngine | None = None, max_lag: float = 2.0
+    ) -> None:
         self.engine = engine
+        self.replica = replica
+        self.max_lag = max_lag
+        self._wrote: dict[uuid.UUID, float] = {}
+
+    def wrote(self, organization_id: uuid.UUID) -> None:
+        """``organization_id`` committed a change just now: its reads stay on the primary until
+        any replica used has replayed it (``max_lag`` seconds at most)."""
+        now = time.monotonic()
+        if len(self._wrote) >= 10_000:
+            self._wrote = {o: t for o, t in self._wrote.items() if now - t < self.max_lag}
+        self._wrote[organization_id] = now
+
+    def _recent_writer(self, organization_id: uuid.UUID | None) -> bool:
+        wrote = self._wrote.get(organization_id) if organization_id else None
+        return wrote is not None and time.monotonic() - wrote < self.max_lag
+
+    @contextlib.asynccontextmanager
+    async def reading(
+        self, organization_id: uuid.UUID | None = None
+    ) -> AsyncIterator[AsyncConnection]:
+        """A transaction to read in: on the replica when it is fresh enough for this reader (see
+        the class), on the primary otherwise (or when the replica cannot be reached)."""
+        if self.replica is not None and not self._recent_writer(organization_id):
+            replica = await self._fresh_replica()
+            if replica is not None:
+                try:
+                    yield replica
+                    await replica.commit()
+                finally:
+                    await replica.close()
+                return
+        async with self.transaction() as connection:
+            yield connection
+
+    async def _fresh_replica(self) -> AsyncConnection | None:
+        assert self.replica is not None
+        try:
+            connection = await self.replica.connect()
+        except Exception as error:
+            if _unreachable(error):
+                return None
+            raise
+        try:
+            lag = (await connection.exec_driver_sql(_REPLAY_LAG)).scalar_one()
+        except BaseException:
+            await connection.close()
+            raise
+        if lag is None or lag > self.max_lag:
+            # Not a standby (misconfigured: never trusted with reads), or too far behind.
+            await connection.close()
+            return None
+        return connection
+
+    async def read_url(self, organization_id: uuid.UUID | None = None) -> str:
+        """The libpq URL bulk extracts (ADBC) read from: the replica's when `reading` would
+        choose it, the primary's otherwise."""
+        if self.replica is not None and not self._recent_writer(organization_id):
+            replica = await self._fresh_replica()
+            if replica is not None:
+                await replica.close()
+                return libpq_url(self.replica.url)
+        return self.url
 
     @property
     def url(self) -> str:
@@ -131,6 +237,17 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.replica is not None:
+            await self.replica.dispose()
+
+
+def _unreachable(error: BaseException) -> bool:
+    current: BaseException | None = error
+    while current is not None:
+        if isinstance(current, OSError | asyncpg.PostgresConnectionError | TimeoutError):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def check_server(url: str) -> int:
@@ -173,6 +290,30 @@ def as_dict(row: RowMapping) -> dict[str, Any]:
 
 async def ping(connection: AsyncConnection) -> Any:
     return (await connection.execute(text("SELECT 1"))).scalar_one()
+
+
+async def fetch_value(database: Database, query: str, *arguments: Any) -> Any:
+    """One value in one round trip: a statement asyncpg prepares once per connection, sent on
+    the driver outside any transaction (no BEGIN, no ROLLBACK): the per-request checks."""
+    async with database.connect() as connection:
+        raw = await connection.get_raw_connection()
+        driver = raw.driver_connection
+        assert driver is not None
+        try:
+            return await driver.fetchval(query, *arguments)
+        except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
+            # Sent past SQLAlchemy, so it cannot see the connection is gone: say so, or the
+            # pool would hand the dead connection to the next request.
+            await connection.invalidate()
+            raise
+
+
+async def current_generation(database: Database, name: str) -> int:
+    """The counter ``name`` of `cache_generations`."""
+    value: int = await fetch_value(
+        database, "SELECT generation FROM cache_generations WHERE name = $1", name
+    )
+    return value
 
 
 async def copy_rows(

@@ -61,8 +61,13 @@ class EmbeddedCluster:
     command that has exited since. A process starting meanwhile waits for that stop to finish,
     then starts the server again."""
 
-    def __init__(self, data_dir: Path, *, for_tests: bool = False) -> None:
+    def __init__(
+        self, data_dir: Path, *, for_tests: bool = False, replication: bool = False
+    ) -> None:
+        """``replication``: write the WAL a streaming standby needs and accept one (see
+        `base_backup`); off by default, where bulk loads skip the WAL (``wal_level=minimal``)."""
         self.data_dir = data_dir.expanduser().resolve()
+        self.replication = replication
         self.pgdata = self.data_dir / "postgres"
         self.log_file = self.data_dir / "postgres.log"
         self.for_tests = for_tests
@@ -109,6 +114,37 @@ class EmbeddedCluster:
             self._pg_ctl_start()
         self._ensure_database()
         return self.admin_url(DATABASE)
+
+    def base_backup(self, data_dir: Path) -> EmbeddedCluster:
+        """A streaming standby of this (running, ``replication``) cluster in ``data_dir``:
+        `pg_basebackup` over the socket with ``standby.signal`` and ``primary_conninfo`` written
+        (``-R``); `start` it like any cluster. Its socket is its own: both listen on no TCP."""
+        if self._socket_dir is None or not self.replication:
+            raise EmbeddedError("a base backup needs a cluster started with replication=True")
+        standby = EmbeddedCluster(data_dir, for_tests=self.for_tests, replication=True)
+        standby.data_dir.mkdir(parents=True, exist_ok=True)
+        if self._run_as:
+            shutil.chown(standby.data_dir, self._run_as, self._run_as)
+        self._run(
+            [
+                "pg_basebackup",
+                "-h",
+                str(self._socket_dir),
+                "-U",
+                SUPERUSER,
+                "-D",
+                str(standby.pgdata),
+                "-R",
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+            ]
+        )
+        # The primary's socket lives in its data directory: its lock file came along.
+        for copied in (_SOCKET_NAME, _SOCKET_NAME + ".lock"):
+            (standby.pgdata / copied).unlink(missing_ok=True)
+        return standby
 
     def stop(self) -> None:
         """Stop the cluster if no other process uses it (fast shutdown: clients are cut)."""
@@ -211,12 +247,14 @@ class EmbeddedCluster:
             "-c work_mem=16MB",
             "-c maintenance_work_mem=256MB",
             "-c max_wal_size=4GB",
-            # A private single-node cluster: no replicas to feed, so bulk loads into tables
-            # created or truncated in the same transaction skip the WAL.
-            "-c wal_level=minimal",
-            "-c max_wal_senders=0",
             "-c max_parallel_maintenance_workers=2",
         ]
+        if self.replication:
+            options += ["-c wal_level=replica", "-c max_wal_senders=4", "-c hot_standby=on"]
+        else:
+            # A private single-node cluster: no replicas to feed, so bulk loads into tables
+            # created or truncated in the same transaction skip the WAL.
+            options += ["-c wal_level=minimal", "-c max_wal_senders=0"]
         if self.for_tests:
             # Test clusters are thrown away: durability buys nothing there.
             options += ["-c fsync=off", "-c synchronous_commit=off", "-c full_page_writes=off"]

@@ -213,3 +213,23 @@ async def test_an_ndjson_export_reimports_into_another_instance_with_the_same_co
         for report in copied
     }
     assert len(set(grouping.values())) == 2, "the two reports of one incident still share one"
+
+
+async def test_a_row_with_an_empty_reference_is_known_again_by_its_content(
+    instance: Instance, tmp_path: Path
+) -> None:
+    source = (EXAMPLES / "national-register.csv").read_text()
+    (tmp_path / "register.csv").write_text(source.replace("KE-2026-003,", ","))
+    mapping = EXAMPLES / "national-register.toml"
+    first = await import_csv(
+        instance.database, instance.taxonomy, tmp_path / "register.csv", mapping, ACTOR
+    )
+    assert (first.problems, first.created) == ([], 3)
+    again = await import_csv(
+        instance.database, instance.taxonomy, tmp_path / "register.csv", mapping, ACTOR
+    )
+    assert (again.created, again.updated, again.unchanged) == (0, 0, 3)
+    async with instance.database.connect() as connection:
+        references = sorted((await connection.execute(select(reports.c.external_ref))).scalars())
+    assert references[:2] == ["KE-2026-001", "KE-2026-002"]
+    assert references[2].startswith("content:")

@@ -343,6 +343,7 @@ async def test_the_suggested_mapping_filled_in_imports_the_register(registry: Re
     assert '[fields.affected_jurisdiction]\ncolumn = "Where / Countries"' in text
     assert '[fields.occurred_on]\ncolumn = "When / Date"' in text
     assert '"Transport" = ""   # 2 rows' in text, "values listed with their counts"
+    assert '"death" = "physical_death"   # 1 row; a label the taxonomy knows' in text
     with pytest.raises(MappingError, match="has no code yet"):
         parse_mapping(text, registry.taxonomy)
     codes = {

@@ -293,3 +293,22 @@ def test_the_suggest_command_writes_a_mapping_for_a_spreadsheet(tmp_path: Path) 
     assert '[fields.occurred_on]\ncolumn = "Date"' in text
     assert '"Transport" = ""   # 2 rows' in text
     assert '"Finance" = ""   # 1 row' in text
+
+
+def test_rules_have_explicit_limits(taxonomy: Taxonomy) -> None:
+    rules = ", ".join(f'{{ contains = "word{n}", code = "K" }}' for n in range(501))
+    text = (
+        'organization = "Kenya Data Commission"\n[defaults]\nseverity = "incident"\n'
+        'event_type = "incident"\n[fields]\ntitle = "T"\nsummary = "S"\noccurred_on = "D"\n'
+        f'sector = {{ column = "Sector", rules = [{rules}] }}\n'
+    )
+    with pytest.raises(
+        MappingError, match=r"line 9: fields\.sector\.rules: Expected `array` of length <= 500"
+    ):
+        parse_mapping(text, taxonomy)
+    long = text.replace(rules, '{ regex = "' + "a" * 301 + '", code = "K" }')
+    with pytest.raises(
+        MappingError,
+        match=r"line 9: fields\.sector\.rules\.0\.regex: Expected `str` of length <= 300",
+    ):
+        parse_mapping(long, taxonomy)

@@ -15,7 +15,8 @@ from incidents.errors import Conflict
 from incidents.paths import taxonomy_dir
 from incidents.taxonomy.changes import diff
 from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-from incidents.taxonomy.service import TaxonomyRegistry, store
+from incidents.taxonomy.releases import store
+from incidents.taxonomy.service import TaxonomyRegistry
 from tests.taxonomy.helpers import copy_shipped, edit, make_version_2
 
 ACTOR = Actor(label="test")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from incidents.app import App
 from incidents.audit.service import Actor
 from incidents.taxonomy.files import read_directory
-from incidents.taxonomy.service import store
+from incidents.taxonomy.releases import store
 from tests.factories import Members
 from tests.taxonomy.helpers import make_version_2
 from tests.web.helpers import csrf_token, sign_in

@@ -184,3 +184,8 @@ def line(name: str, title: str, points: Sequence[Row], *, unit: str = "incidents
 def _polyline(points: list[str]) -> str:
     joined = " ".join(points)
     return f"<polyline points='{joined}' fill='none' stroke='{PALETTE[0]}' stroke-width='2'/>"
+
+
+def with_family(svg: str, family: str) -> str:
+    """The same chart asking for another font (one with the brief's script), e.g. Arabic."""
+    return svg.replace(FAMILY, f"font-family={family}")

@@ -65,6 +65,7 @@ def documents(row: Any, data_json: bytes) -> dict[str, bytes]:
     from incidents.briefs.render import chart_set, html, pdf
     from incidents.briefs.schemas import BriefData
     from incidents.briefs.wording import Editorial, view
+    from incidents.briefs.words import Words
 
     data = msgspec.json.decode(data_json, type=BriefData)
     superseded = f"/api/v1/briefs/{row.superseded_by}/brief.html" if row.superseded_by else None
@@ -78,8 +79,9 @@ def documents(row: Any, data_json: bytes) -> dict[str, bytes]:
         retraction_notice=row.retraction_notice,
         retracted_on=row.retracted_at.date() if row.retracted_at else None,
     )
-    page = view(data, editorial, row.data_hash)
-    charts_svg = chart_set(data)
+    words = Words(data, row.parameters.get("language", "en"))
+    page = view(words, editorial, row.data_hash)
+    charts_svg = chart_set(words)
     return {"html": html(page, charts_svg).encode(), "pdf": pdf(page, charts_svg)}
 
 

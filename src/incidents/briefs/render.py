@@ -7,54 +7,61 @@ from __future__ import annotations
 import functools
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import jinja2
 import markupsafe
 import typst
 
 from incidents.briefs import charts
-from incidents.briefs.wording import label, missing
-
-if TYPE_CHECKING:
-    from incidents.briefs.schemas import BriefData
+from incidents.briefs.words import Words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
 
-def chart_set(data: BriefData) -> dict[str, str]:
-    """The brief's charts as SVG, keyed by name (the same for HTML and PDF)."""
+def chart_set(words: Words) -> dict[str, str]:
+    """The brief's charts as SVG, keyed by name (the same for HTML and PDF), in the brief's
+    language and a font that has its script."""
+    charts_svg = _charts(words)
+    if words.chart_family is None:
+        return charts_svg
+    return {name: charts.with_family(svg, words.chart_family) for name, svg in charts_svg.items()}
+
+
+def _charts(words: Words) -> dict[str, str]:
+    data, _ = words.data, words.gettext
     tables = data.tables
     charts_svg = {
         "trend": charts.line(
             "trend",
-            "Incidents per period",
+            _("Incidents per period"),
             [
-                (row["period"], row["incidents"], missing(data, row["status"]))
+                (row["period"], row["incidents"], words.missing(row["status"]))
                 for row in tables["trend"]
             ],
+            unit=_("incidents"),
         ),
         "domains": charts.bars(
             "domains",
-            "Incidents by harm domain",
+            _("Incidents by harm domain"),
             [
                 (
-                    label(data, "harm_domain", row["harm_domain"]),
+                    words.label("harm_domain", row["harm_domain"]),
                     row["incidents"],
-                    missing(data, row["status"]),
+                    words.missing(row["status"]),
                 )
                 for row in tables["harm_domains"]
             ],
             compare=[
-                ("", row["previous_incidents"], missing(data, row["previous_status"]))
+                ("", row["previous_incidents"], words.missing(row["previous_status"]))
                 for row in tables["harm_domains"]
             ],
-            legend=(data.period, "previous period"),
+            legend=(data.period, _("previous period")),
         ),
     }
     for name, title in (
-        ("regions", "Incidents by UN region (affected countries)"),
-        ("sub_regions", "Incidents by sub-region (affected countries)"),
+        ("regions", _("Incidents by UN region (affected countries)")),
+        ("sub_regions", _("Incidents by sub-region (affected countries)")),
     ):
         if name in tables:
             dimension = "region" if name == "regions" else "sub_region"
@@ -62,42 +69,42 @@ def chart_set(data: BriefData) -> dict[str, str]:
                 name,
                 title,
                 [
-                    (row[dimension], row["incidents"], missing(data, row["status"]))
+                    (words.region(row[dimension]), row["incidents"], words.missing(row["status"]))
                     for row in tables[name]
                 ],
                 compare=[
-                    ("", row["year_ago_incidents"], missing(data, row["year_ago_status"]))
+                    ("", row["year_ago_incidents"], words.missing(row["year_ago_status"]))
                     for row in tables[name]
                 ],
-                legend=(data.period, "a year before"),
+                legend=(data.period, _("a year before")),
             )
     if "countries" in tables:
         shown = [row for row in tables["countries"] if row["status"] == "published"]
         charts_svg["countries"] = charts.bars(
             "countries",
-            "Affected countries with the most incidents",
-            [(label(data, "country", row["country"]), row["incidents"], "") for row in shown[:15]],
+            _("Affected countries with the most incidents"),
+            [(words.label("country", row["country"]), row["incidents"], "") for row in shown[:15]],
         )
     charts_svg["severity"] = charts.bars(
         "severity",
-        "Severity (the ladder, lowest first)",
+        _("Severity (the ladder, lowest first)"),
         [
             (
-                label(data, "severity", row["severity"]),
+                words.label("severity", row["severity"]),
                 row["incidents"],
-                missing(data, row["status"]),
+                words.missing(row["status"]),
             )
             for row in tables["severity"]
         ],
     )
     charts_svg["pairs"] = charts.bars(
         "pairs",
-        "Country pairs joined by cross-border incidents",
+        _("Country pairs joined by cross-border incidents"),
         [
             (
-                f"{label(data, 'country', row['a'])} – {label(data, 'country', row['b'])}",
+                f"{words.label('country', row['a'])} – {words.label('country', row['b'])}",
                 row["incidents"],
-                missing(data, row["status"]),
+                words.missing(row["status"]),
             )
             for row in tables["country_pairs"]
         ],
@@ -105,12 +112,12 @@ def chart_set(data: BriefData) -> dict[str, str]:
     timely = tables["timeliness"][0]
     charts_svg["timeliness"] = charts.bars(
         "timeliness",
-        "Regulators' reports filed within the EU AI Act Art. 73 deadlines",
+        _("Regulators' reports filed within the EU AI Act Art. 73 deadlines"),
         [
             (
-                f"within {days} days",
+                _("within {days} days").format(days=days),
                 timely[f"within_{days}_days"],
-                missing(data, timely[f"within_{days}_days_status"]),
+                words.missing(timely[f"within_{days}_days_status"]),
             )
             for days in (2, 10, 15)
         ],
@@ -137,6 +144,22 @@ def html(page: dict[str, Any], charts_svg: dict[str, str]) -> str:
     return template.render(view=page, charts=trusted)
 
 
+@functools.cache
+def fonts() -> typst.Fonts:
+    """The fonts a PDF may use: Typst's own (Latin, Greek, Cyrillic), and Arabic and Chinese
+    from wheels, so that no system font is needed or used (read once per process)."""
+    from importlib.resources import files
+
+    return typst.Fonts(
+        include_system_fonts=False,
+        include_embedded_fonts=True,
+        font_paths=[
+            str(files("fontpkg_noto_sans_arabic") / "files"),
+            str(files("paperang_p2_fonts_cjk") / "fonts"),
+        ],
+    )
+
+
 def pdf(page: dict[str, Any], charts_svg: dict[str, str]) -> bytes:
     source = (TEMPLATES / "brief.typ").read_bytes()
     inputs = {
@@ -149,6 +172,7 @@ def pdf(page: dict[str, Any], charts_svg: dict[str, str]) -> bytes:
             source,
             format="pdf",
             ignore_system_fonts=True,
+            font_paths=fonts(),
             sys_inputs=inputs,
         )
     )

@@ -56,6 +56,9 @@ class BriefRequest(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     provisional: bool = False
     """Allow the current, unfinished period: every page says so, and each period is compared
     on its first days only (as many as have passed of this one)."""
+    language: Literal["ar", "zh", "en", "fr", "ru", "es"] = "en"
+    """The language of the brief's HTML and PDF (its data files hold codes and are the same in
+    every language)."""
 
 
 def parse_period(text: str) -> tuple[Period, date]:

@@ -10,11 +10,10 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from incidents.briefs.markdown import blocks
+from incidents.briefs.words import MISSING, Words
 
 if TYPE_CHECKING:
-    from incidents.briefs.schemas import BriefData
-
-_MISSING = "—"
+    pass
 
 
 class Editorial(msgspec.Struct, kw_only=True):
@@ -30,121 +29,116 @@ class Editorial(msgspec.Struct, kw_only=True):
     retracted_on: date | None = None
 
 
-def band(data: BriefData) -> str:
-    return f"fewer than {data.protection.k}"
-
-
-def count(data: BriefData, value: int | None, status: str) -> str:
-    if status == "withheld":
-        return "withheld"
-    if value is None:
-        return band(data)
-    return f"{value:,}"
-
-
-def missing(data: BriefData, status: str) -> str:
-    return "withheld" if status == "withheld" else band(data)
-
-
-def percent(value: float | None) -> str:
-    if value is None:
-        return _MISSING
-    return f"{value:+.0%}" if value else "0%"
-
-
-def share(value: float | None) -> str:
-    return _MISSING if value is None else f"{value:.0%}"
-
-
-def label(data: BriefData, dimension: str, code: str) -> str:
-    return data.labels.get(dimension, {}).get(code, code)
-
-
-def scope(data: BriefData) -> str:
+def scope(words: Words) -> str:
+    _ = words.gettext
+    data = words.data
     if not data.scope:
-        return "all members"
+        return _("all members")
+    regional = {"region", "sub_region"}
     return ", ".join(
-        f"{key.replace('_', ' ')} {value}" for key, value in sorted(data.scope.items())
+        f"{key.replace('_', ' ')} {words.region(value) if key in regional else value}"
+        for key, value in sorted(data.scope.items())
     )
 
 
-def _cards(data: BriefData) -> list[dict[str, str]]:
+def _cards(words: Words) -> list[dict[str, str]]:
+    data, _ = words.data, words.gettext
     head = data.headline
-    emerging = ", ".join(label(data, "harm_subdomain", code) for code in head["emerging"])
+    emerging = ", ".join(words.label("harm_subdomain", code) for code in head["emerging"])
     return [
         {
-            "title": "Incidents",
-            "value": count(data, head["incidents"], head["incidents_status"]),
-            "note": f"{percent(head['change_previous'])} on the previous period, "
-            f"{percent(head['change_year_ago'])} on a year before",
+            "title": _("Incidents"),
+            "value": words.count(head["incidents"], head["incidents_status"]),
+            "note": _(
+                "{change_previous} on the previous period, {change_year_ago} on a year before"
+            ).format(
+                change_previous=words.percent(head["change_previous"]),
+                change_year_ago=words.percent(head["change_year_ago"]),
+            ),
         },
         {
-            "title": "Cross-border",
-            "value": count(data, head["cross_border"], head["cross_border_status"]),
-            "note": f"{share(head['cross_border_share'])} of incidents affected more than one "
-            "country",
+            "title": _("Cross-border"),
+            "value": words.count(head["cross_border"], head["cross_border_status"]),
+            "note": _("{share} of incidents affected more than one country").format(
+                share=words.share(head["cross_border_share"])
+            ),
         },
         {
-            "title": "Serious incidents",
-            "value": count(data, head["serious"], head["serious_status"]),
-            "note": "the top two rungs of the severity ladder, or an EU AI Act Art. 3(49) category",
+            "title": _("Serious incidents"),
+            "value": words.count(head["serious"], head["serious_status"]),
+            "note": _(
+                "the top two rungs of the severity ladder, or an EU AI Act Art. 3(49) category"
+            ),
         },
         {
-            "title": "Reporting jurisdictions",
-            "value": f"{head['reporting_jurisdictions']} of {head['inhabited_jurisdictions']}",
-            "note": "inhabited jurisdictions in scope named as reporting (see coverage)",
+            "title": _("Reporting jurisdictions"),
+            "value": _("{reporting} of {inhabited}").format(
+                reporting=words.number(head["reporting_jurisdictions"]),
+                inhabited=words.number(head["inhabited_jurisdictions"]),
+            ),
+            "note": _("inhabited jurisdictions in scope named as reporting (see coverage)"),
         },
         {
-            "title": "Days to report (median)",
-            "value": _MISSING
+            "title": _("Days to report (median)"),
+            "value": MISSING
             if head["median_days_to_report"] is None
-            else f"{head['median_days_to_report']:.0f}",
-            "note": f"{share(head['within_15_days'])} of regulators' reports within 15 days",
+            else words.number(round(head["median_days_to_report"])),
+            "note": _("{share} of regulators' reports within 15 days").format(
+                share=words.share(head["within_15_days"])
+            ),
         },
         {
-            "title": "Emerging risks",
+            "title": _("Emerging risks"),
             "value": str(len(head["emerging"])),
-            "note": emerging or "none flagged",
+            "note": emerging or _("none flagged"),
         },
     ]
 
 
-def _tables(data: BriefData) -> list[dict[str, Any]]:
+def _tables(words: Words) -> list[dict[str, Any]]:
+    data, _ = words.data, words.gettext
     tables = data.tables
     found: list[dict[str, Any]] = [
         {
-            "title": "Harm domains",
-            "header": ["Domain", "Incidents", "Previous", "Change", "A year before", "Change"],
+            "title": _("Harm domains"),
+            "header": [
+                _("Domain"),
+                _("Incidents"),
+                _("Previous"),
+                _("Change"),
+                _("A year before"),
+                _("Change"),
+            ],
             "numeric": [False, True, True, True, True, True],
             "rows": [
                 [
-                    label(data, "harm_domain", r["harm_domain"]),
-                    count(data, r["incidents"], r["status"]),
-                    count(data, r["previous_incidents"], r["previous_status"]),
-                    percent(r["change_previous"]),
-                    count(data, r["year_ago_incidents"], r["year_ago_status"]),
-                    percent(r["change_year_ago"]),
+                    words.label("harm_domain", r["harm_domain"]),
+                    words.count(r["incidents"], r["status"]),
+                    words.count(r["previous_incidents"], r["previous_status"]),
+                    words.percent(r["change_previous"]),
+                    words.count(r["year_ago_incidents"], r["year_ago_status"]),
+                    words.percent(r["change_year_ago"]),
                 ]
                 for r in tables["harm_domains"]
             ],
         }
     ]
     for name, dimension, title in (
-        ("regions", "region", "UN regions (affected countries)"),
-        ("sub_regions", "sub_region", "Sub-regions (affected countries)"),
+        ("regions", "region", _("UN regions (affected countries)")),
+        ("sub_regions", "sub_region", _("Sub-regions (affected countries)")),
     ):
         if name in tables:
             found.append(
                 {
                     "title": title,
-                    "header": ["Region", "Incidents", "A year before", "Change"],
+                    "header": [_("Region"), _("Incidents"), _("A year before"), _("Change")],
                     "numeric": [False, True, True, True],
                     "rows": [
                         [
-                            r[dimension],
-                            count(data, r["incidents"], r["status"]),
-                            count(data, r["year_ago_incidents"], r["year_ago_status"]),
-                            percent(r["change_year_ago"]),
+                            words.region(r[dimension]),
+                            words.count(r["incidents"], r["status"]),
+                            words.count(r["year_ago_incidents"], r["year_ago_status"]),
+                            words.percent(r["change_year_ago"]),
                         ]
                         for r in tables[name]
                     ],
@@ -153,50 +147,59 @@ def _tables(data: BriefData) -> list[dict[str, Any]]:
     if "countries" in tables:
         rows = tables["countries"]
         if data.scope.keys() & {"region", "sub_region"}:
-            rows = sorted(rows, key=lambda row: label(data, "country", row["country"]))
+            rows = sorted(rows, key=lambda row: words.label("country", row["country"]))
         found.append(
             {
-                "title": "Affected countries",
-                "header": ["Country", "Incidents"],
+                "title": _("Affected countries"),
+                "header": [_("Country"), _("Incidents")],
                 "numeric": [False, True],
                 "rows": [
                     [
-                        label(data, "country", r["country"]),
-                        count(data, r["incidents"], r["status"]),
+                        words.label("country", r["country"]),
+                        words.count(r["incidents"], r["status"]),
                     ]
                     for r in rows
                 ],
-                "note": "The countries with the most incidents, among those published above the "
-                "band."
+                "note": _(
+                    "The countries with the most incidents, among those published above the band."
+                )
                 if not data.scope.keys() & {"region", "sub_region"}
                 else None,
             }
         )
     found.append(
         {
-            "title": "Severity",
-            "header": ["Severity", "Incidents"],
+            "title": _("Severity"),
+            "header": [_("Severity"), _("Incidents")],
             "numeric": [False, True],
             "rows": [
-                [label(data, "severity", r["severity"]), count(data, r["incidents"], r["status"])]
+                [words.label("severity", r["severity"]), words.count(r["incidents"], r["status"])]
                 for r in tables["severity"]
             ],
         }
     )
     found.append(
         {
-            "title": "Emerging risks",
-            "header": ["Subdomain", "Incidents", "Share", "Share before", "p", "q", "Emerging"],
+            "title": _("Emerging risks"),
+            "header": [
+                _("Subdomain"),
+                _("Incidents"),
+                _("Share"),
+                _("Share before"),
+                "p",
+                "q",
+                _("Emerging"),
+            ],
             "numeric": [False, True, True, True, True, True, False],
             "rows": [
                 [
-                    label(data, "harm_subdomain", r["harm_subdomain"]),
-                    count(data, r["incidents"], r["status"]),
-                    share(r["share"]),
-                    share(r["history_share"]),
-                    f"{r['p_value']:.4f}" if r["assessed"] else _MISSING,
-                    f"{r['q_value']:.3f}" if r["assessed"] else _MISSING,
-                    "yes" if r["emerging"] else "no" if r["assessed"] else "not assessed",
+                    words.label("harm_subdomain", r["harm_subdomain"]),
+                    words.count(r["incidents"], r["status"]),
+                    words.share(r["share"]),
+                    words.share(r["history_share"]),
+                    f"{r['p_value']:.4f}" if r["assessed"] else MISSING,
+                    f"{r['q_value']:.3f}" if r["assessed"] else MISSING,
+                    _("yes") if r["emerging"] else _("no") if r["assessed"] else _("not assessed"),
                 ]
                 for r in tables["emerging_risks"]
             ],
@@ -204,13 +207,13 @@ def _tables(data: BriefData) -> list[dict[str, Any]]:
     )
     found.append(
         {
-            "title": "Country pairs",
-            "header": ["Countries", "Cross-border incidents"],
+            "title": _("Country pairs"),
+            "header": [_("Countries"), _("Cross-border incidents")],
             "numeric": [False, True],
             "rows": [
                 [
-                    f"{label(data, 'country', r['a'])} – {label(data, 'country', r['b'])}",
-                    count(data, r["incidents"], r["status"]),
+                    f"{words.label('country', r['a'])} – {words.label('country', r['b'])}",
+                    words.count(r["incidents"], r["status"]),
                 ]
                 for r in tables["country_pairs"]
             ],
@@ -218,16 +221,22 @@ def _tables(data: BriefData) -> list[dict[str, Any]]:
     )
     found.append(
         {
-            "title": "Coverage: who reported",
-            "header": ["Region", "Reporting", "Inhabited jurisdictions", "Share", "Which"],
+            "title": _("Coverage: who reported"),
+            "header": [
+                _("Region"),
+                _("Reporting"),
+                _("Inhabited jurisdictions"),
+                _("Share"),
+                _("Which"),
+            ],
             "numeric": [False, True, True, True, False],
             "rows": [
                 [
-                    r["region"],
+                    words.region(r["region"]),
                     str(r["reporting"]),
                     str(r["inhabited"]),
-                    share(r["share"]),
-                    ", ".join(label(data, "country", code) for code in r["which"]) or _MISSING,
+                    words.share(r["share"]),
+                    ", ".join(words.label("country", code) for code in r["which"]) or MISSING,
                 ]
                 for r in tables["coverage"]
             ],
@@ -236,52 +245,86 @@ def _tables(data: BriefData) -> list[dict[str, Any]]:
     return found
 
 
-def view(data: BriefData, editorial: Editorial, data_hash: str) -> dict[str, Any]:
-    """Every word and figure of the brief, formatted once for both documents."""
+def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
+    """Every word and figure of the brief, formatted once for both documents, in its language."""
+    data, _ = words.data, words.gettext
     banner = None
     if editorial.status == "retracted":
         banner = (
-            f"Retracted on {editorial.retracted_on}: {editorial.retraction_notice}"
+            _("Retracted on {date}: {notice}").format(
+                date=editorial.retracted_on, notice=editorial.retraction_notice
+            )
             if editorial.retracted_on
-            else "Retracted"
+            else _("Retracted")
         )
     elif editorial.status == "superseded":
-        banner = f"Superseded by a newer version: {editorial.superseded_by}"
+        banner = _("Superseded by a newer version: {version}").format(
+            version=editorial.superseded_by
+        )
     elif editorial.status not in {"published"}:
-        banner = "Draft: not approved for circulation"
+        banner = _("Draft: not approved for circulation")
     year_only = [
-        f"{row['year']}: {count(data, row['incidents'], row['status'])}"
+        f"{row['year']}: {words.count(row['incidents'], row['status'])}"
         for row in data.tables.get("year_only", [])
     ]
     issued = ", ".join(
         part
         for part in (
             editorial.issuing_body,
-            f"issued {editorial.issued_on.isoformat()}" if editorial.issued_on else None,
-            f"version {editorial.version}" if editorial.version else None,
+            _("issued {date}").format(date=editorial.issued_on.isoformat())
+            if editorial.issued_on
+            else None,
+            _("version {version}").format(version=editorial.version) if editorial.version else None,
         )
         if part
     )
+    # The computed title is always this sentence; it is worded here, in the brief's language.
+    title = data.title
+    if title == f"AI incident risk brief {data.period}":
+        title = _("AI incident risk brief {period}").format(period=data.period)
     return {
-        "title": data.title,
+        "title": title,
         "issued": issued,
-        "scope": scope(data),
-        "meta": f"Scope: {scope(data)} · taxonomy version {data.taxonomy_version} · "
-        f"figures protected: {band(data)} or ±{data.protection.noise} "
-        f"· as of {data.as_of.isoformat()}",
-        "provisional": f"PROVISIONAL: {data.period} is not over; each period is compared on its "
-        f"first {data.days_compared} days"
+        "scope": scope(words),
+        "meta": _(
+            "Scope: {scope} · taxonomy version {version} · figures protected: {band} or ±{noise} "
+            "· as of {date}"
+        ).format(
+            scope=scope(words),
+            version=data.taxonomy_version,
+            band=words.band(),
+            noise=data.protection.noise,
+            date=data.as_of.isoformat(),
+        ),
+        "provisional": _(
+            "PROVISIONAL: {period} is not over; each period is compared on its first {days} days"
+        ).format(period=data.period, days=data.days_compared)
         if data.provisional
         else None,
         "banner": banner,
         "summary": blocks(editorial.executive_summary or ""),
-        "cards": _cards(data),
-        "year_only": "Incidents whose date is known only to the year, counted apart: "
-        + "; ".join(year_only)
+        "cards": _cards(words),
+        "year_only": _(
+            "Incidents whose date is known only to the year, counted apart: {counts}"
+        ).format(counts="; ".join(year_only))
         if year_only
         else None,
-        "tables": _tables(data),
+        "tables": _tables(words),
         "notes": data.notes,
-        "audit": "passed" if data.audit.passed else "FAILED",
-        "footer": f"Input snapshot sha256 {data.input_hash} · data sha256 {data_hash}",
+        "audit": _("passed") if data.audit.passed else _("FAILED"),
+        "footer": _("Input snapshot sha256 {input} · data sha256 {data}").format(
+            input=data.input_hash, data=data_hash
+        ),
+        "lang": words.language,
+        "dir": words.direction,
+        "words": {
+            "summary": _("Executive summary"),
+            "headline": _("Headline figures"),
+            "charts": _("Charts"),
+            "method": _("Method notes and caveats"),
+            "none": _("None"),
+            "notes_untranslated": None
+            if words.language == "en"
+            else _("The method notes below are in English: their translation awaits."),
+        },
     }

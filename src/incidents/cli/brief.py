@@ -41,6 +41,14 @@ if TYPE_CHECKING:
     help="Directory for brief.html, brief.pdf, data.json and data.zip (CSV and Parquet).",
 )
 @click.option("--provisional", is_flag=True, help="Allow the current, unfinished period.")
+@click.option(
+    "--lang",
+    "language",
+    type=click.Choice(["ar", "zh", "en", "fr", "ru", "es"]),
+    default="en",
+    show_default=True,
+    help="The language of brief.html and brief.pdf.",
+)
 @click.option("--issuing-body", help="Who issues the brief (needed to approve it).")
 @click.option(
     "--issued-on",
@@ -61,6 +69,7 @@ def brief(
     scopes: tuple[str, ...],
     out: Path,
     provisional: bool,
+    language: str,
     issuing_body: str | None,
     issued_on: datetime.datetime | None,
     summary_file: Path | None,
@@ -86,7 +95,8 @@ def brief(
         fail("--publish needs --issuing-body: a published brief names who issues it")
     try:
         request = msgspec.convert(
-            {"period": period, "scope": scope, "provisional": provisional}, BriefRequest
+            {"period": period, "scope": scope, "provisional": provisional, "language": language},
+            BriefRequest,
         )
         check_period(request.period, request.provisional)
         filters = scope_filters(request.scope)

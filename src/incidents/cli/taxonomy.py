@@ -113,7 +113,7 @@ def taxonomy_glossary(
 def taxonomy_load(directory: str | None) -> None:
     """Release the taxonomy in DIRECTORY into the database (loading it again changes nothing)."""
     from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-    from incidents.taxonomy.service import store
+    from incidents.taxonomy.releases import store
 
     settings = load_settings()
     try:
@@ -142,7 +142,7 @@ def taxonomy_diff(old: str, new: str) -> None:
     """
     from incidents.taxonomy.changes import diff
     from incidents.taxonomy.files import TaxonomyInvalid, read_directory
-    from incidents.taxonomy.service import document_of
+    from incidents.taxonomy.releases import document_of
 
     def from_database(versions: list[int]) -> dict[int, TaxonomyDocument]:
         async def work(database: Database) -> dict[int, TaxonomyDocument]:

@@ -105,11 +105,11 @@ async def import_table(
     translator = Translator(mapping, taxonomy, summary)
     records: list[Record] = []
     problems: list[Problem] = []
-    keyed = "external_ref" not in mapping.fields and "external_ref" not in mapping.defaults
     total = len(table.rows)
     for done, (line, cells) in enumerate(table.rows, start=1):
         record, row_problems = translator.record(line, dict(zip(table.columns, cells, strict=True)))
-        if keyed:
+        # A row without its own reference (no column, or an empty cell) is known by its content.
+        if not record.values.get("external_ref"):
             record.values["external_ref"] = content_key(record.values)
             record.columns["external_ref"] = "(content key: title, summary, date)"
         records.append(record)

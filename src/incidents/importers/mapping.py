@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from typing import Literal
+from typing import Annotated, Literal
 
 import msgspec
 
@@ -20,6 +20,10 @@ from incidents.importers.tables import Layout
 from incidents.taxonomy.service import Taxonomy
 
 MAX_MAPPING_BYTES = 2_000_000
+MAX_RULES = 500
+# Rules run on every cell of a file someone uploads: their texts stay short.
+Pattern = Annotated[str, msgspec.Meta(min_length=1, max_length=300)]
+Code = Annotated[str, msgspec.Meta(max_length=100)]
 REQUIRED = ("title", "summary", "occurred_on", "event_type", "severity")
 DATE_FIELDS = {"occurred_on", "detected_on"}
 # Our field -> the taxonomy dimension its codes come from.
@@ -43,10 +47,10 @@ DIMENSIONS = {
 class Rule(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     """Free text -> code(s): one of ``keywords`` (any whole word), ``contains``, ``regex``."""
 
-    keywords: list[str] | None = None
-    contains: str | None = None
-    regex: str | None = None
-    code: str | list[str]
+    keywords: Annotated[list[Pattern], msgspec.Meta(max_length=200)] | None = None
+    contains: Pattern | None = None
+    regex: Pattern | None = None
+    code: Code | Annotated[list[Code], msgspec.Meta(max_length=20)]
 
     def label(self) -> str:
         if self.keywords is not None:
@@ -63,9 +67,9 @@ class FieldSpec(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
     column: str | None = None
     """The source column; absent when the field is a constant (``value``)."""
     value: str | None = None
-    values: dict[str, str | list[str]] | None = None
+    values: Annotated[dict[str, Code | list[Code]], msgspec.Meta(max_length=20_000)] | None = None
     """Source value -> our code(s); matched exactly, then ignoring case and accents."""
-    rules: list[Rule] = []
+    rules: Annotated[list[Rule], msgspec.Meta(max_length=MAX_RULES)] = []
     """Tried on what ``values`` does not know: every matching rule adds its codes."""
     crosswalk: str | None = None
     """A crosswalk of the taxonomy (e.g. mit_risk_domain) instead of ``values``."""

@@ -10,11 +10,12 @@ from __future__ import annotations
 import csv
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import PurePath
 
 import msgspec
 
-from incidents.importers.countries import Countries
+from incidents.importers.countries import Countries, normalized
 from incidents.importers.dates import DateError, parse_date
 from incidents.importers.mapping import DIMENSIONS
 from incidents.importers.records import LIST_FIELDS
@@ -181,6 +182,32 @@ def _detect(column: str, values: list[str], countries: Countries, taken: set[str
     return named
 
 
+def _known_labels(taxonomy: Taxonomy, name: str) -> Callable[[str], list[str]]:
+    """A value -> the codes the taxonomy gives it: a code itself, a code's label, or a label of
+    a crosswalk into this dimension ([] when none does)."""
+    dimension = taxonomy.dimensions.get(name)
+    labels: dict[str, list[str]] = {}
+    if dimension is not None:
+        for code in dimension.live:
+            labels[normalized(code)] = [code]
+            labels.setdefault(normalized(dimension.label(code)), [code])
+    crosswalks = [
+        crosswalk for crosswalk in taxonomy.crosswalks.values() if crosswalk.target == name
+    ]
+
+    def known(value: str) -> list[str]:
+        found = labels.get(normalized(value))
+        if found:
+            return found
+        for crosswalk in crosswalks:
+            codes = crosswalk.lookup(value)
+            if codes:
+                return list(codes)
+        return []
+
+    return known
+
+
 def _codes(taxonomy: Taxonomy, name: str) -> list[str]:
     """The dimension's live codes with their English labels, as comments to fill in from."""
     dimension = taxonomy.dimensions.get(name)
@@ -231,8 +258,15 @@ def _spec(field: str, column: str, values: list[str], taxonomy: Taxonomy) -> lis
         f"[fields.{field}.values]   # {len(counts)} distinct values: fill in {field} codes",
         *_codes(taxonomy, DIMENSIONS[field]),
     ]
+    known = _known_labels(taxonomy, DIMENSIONS[field])
     for value, count in counts.most_common(LISTED_VALUES):
-        found.append(f'{_quote(value)} = ""   # {count} row{"s" if count != 1 else ""}')
+        rows = f"{count} row{'s' if count != 1 else ''}"
+        codes = known(value)
+        if codes:
+            listed = _quote(codes[0]) if len(codes) == 1 else f"[{', '.join(map(_quote, codes))}]"
+            found.append(f"{_quote(value)} = {listed}   # {rows}; a label the taxonomy knows")
+        else:
+            found.append(f'{_quote(value)} = ""   # {rows}')
     if len(counts) > LISTED_VALUES:
         found.append(f"# ... and {len(counts) - LISTED_VALUES} rarer values: write rules for them")
     return [*found, ""]

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from sqlalchemy import select, update
 
-from incidents.db import Database
+from incidents.db import Database, cache_generations, current_generation
 from incidents.errors import Unauthorized
 from incidents.members import schemas
 from incidents.members.models import api_keys, organizations
@@ -44,14 +44,19 @@ def new_key() -> NewKey:
 
 class _Cached(msgspec.Struct, frozen=True):
     until: float
+    generation: int
+    """The database's key generation the principal was read at (`cache_generations`)."""
     principal: schemas.Principal
 
 
 class Authenticator:
-    """Bearer key -> Principal, with a short cache so that a busy key costs no query.
+    """Bearer key -> Principal, with a short cache so that a busy key costs one tiny query.
 
     A revocation committed through this process calls `forget` after its commit and is
-    effective here at once; other processes see it when their cache entry expires.
+    effective here at once. One committed through any other worker or host moves the database's
+    key generation (a trigger on api_keys and organizations); a cached key is used only while
+    the generation is still the one it was read at, checked on every request, so such a change
+    holds here from the next request on.
     """
 
     def __init__(self, database: Database, cache_seconds: float) -> None:
@@ -73,13 +78,17 @@ class Authenticator:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached.until > now:
-            return cached.principal
+            shared = await current_generation(self._database, "keys")
+            if shared == cached.generation:
+                return cached.principal
+            # Some key or organization changed somewhere: whatever was read before may be stale.
+            self._cache.clear()
         generation = self._generation
-        principal = await self._lookup(digest)
+        principal, shared = await self._lookup(digest)
         if self._cache_seconds > 0 and generation == self._generation:
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
-            self._cache[digest] = _Cached(now + self._cache_seconds, principal)
+            self._cache[digest] = _Cached(now + self._cache_seconds, shared, principal)
         return principal
 
     def forget(self, key_id: uuid.UUID | None = None) -> None:
@@ -93,8 +102,15 @@ class Authenticator:
             if cached.principal.key_id == key_id:
                 del self._cache[digest]
 
-    async def _lookup(self, digest: bytes) -> schemas.Principal:
+    async def _lookup(self, digest: bytes) -> tuple[schemas.Principal, int]:
+        """The key's principal, and the key generation in the same snapshot: a change committed
+        after this read moves the generation past the one returned."""
         keys = api_keys
+        generation = (
+            select(cache_generations.c.generation)
+            .where(cache_generations.c.name == "keys")
+            .scalar_subquery()
+        )
         query = (
             select(
                 keys.c.id,
@@ -106,6 +122,7 @@ class Authenticator:
                 organizations.c.kind,
                 organizations.c.jurisdiction,
                 organizations.c.active,
+                generation.label("generation"),
             )
             .join(organizations, organizations.c.id == keys.c.organization_id)
             .where(keys.c.key_hash == digest)
@@ -127,7 +144,7 @@ class Authenticator:
                 )
                 if touched.rowcount == 0:
                     raise Unauthorized("The API key is unknown or has been revoked")
-        return schemas.Principal(
+        principal = schemas.Principal(
             organization_id=row.organization_id,
             organization_name=row.name,
             kind=row.kind,
@@ -135,3 +152,4 @@ class Authenticator:
             key_id=row.id,
             key_prefix=row.prefix,
         )
+        return principal, row.generation

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents import idempotency
 from incidents.config import Settings
+from incidents.db import Database
 from incidents.edge import ACCEPTS_KEY
 from incidents.formats import Format, negotiate
 from incidents.idempotency import IdempotencyKey, idempotent
@@ -141,7 +142,6 @@ class ReportController(Controller):
     async def list_reports(
         self,
         request: Request[Any, Any, Any],
-        db: NamedDependency[AsyncConnection],
         principal: NamedDependency[Principal | None],
         taxonomy: NamedDependency[TaxonomyRegistry],
         filters: NamedDependency[Filters],
@@ -154,13 +154,22 @@ class ReportController(Controller):
         wanted = negotiate(request)
         if wanted != "json":
             return await exports.stream_reports(request, principal, conditions, wanted, taxonomy)
-        page = await reading.list_reports(
-            db, principal, conditions, sort=sort, query_text=filters.q, cursor=cursor, limit=limit
-        )
-        language = answer_language(request)
-        counted = await facet_counts(
-            db, principal, conditions, parse_facets(facets), taxonomy, language=language
-        )
+        database: Database = request.app.state.database
+        # On a streaming replica when one is configured and fresh enough (Database.reading).
+        async with database.reading(principal.organization_id if principal else None) as db:
+            page = await reading.list_reports(
+                db,
+                principal,
+                conditions,
+                sort=sort,
+                query_text=filters.q,
+                cursor=cursor,
+                limit=limit,
+            )
+            language = answer_language(request)
+            counted = await facet_counts(
+                db, principal, conditions, parse_facets(facets), taxonomy, language=language
+            )
         body = schemas.ReportPage(items=page.items, next=page.next, facets=counted or None)
         params = {**filters.as_query(), "sort": sort, "limit": limit, "facets": facets}
         headers = link_header(

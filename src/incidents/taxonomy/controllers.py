@@ -20,15 +20,15 @@ from incidents.members.service import actor_for
 from incidents.openapi import problems
 from incidents.responses import cacheable
 from incidents.taxonomy import schemas
-from incidents.taxonomy.service import TaxonomyRegistry, store
+from incidents.taxonomy.releases import store
+from incidents.taxonomy.service import TaxonomyRegistry
 
 
 async def provide_taxonomy(state: State) -> TaxonomyRegistry:
-    """The registry, refreshed from the database when another process may have loaded one."""
+    """The registry, with any version another worker or host has loaded since the last request
+    (checked on every request: one round trip)."""
     registry: TaxonomyRegistry = state.taxonomy
-    if registry.due:
-        async with state.database.connect() as connection:
-            await registry.refresh(connection)
+    await registry.follow(state.database)
     return registry
 
 

@@ -1,28 +1,25 @@
-"""The taxonomy in memory (set lookups, hierarchy, retirements, crosswalks), versions in the
-database, and what changed between two versions."""
+"""The taxonomy in memory (set lookups, hierarchy, retirements, crosswalks, labels in every
+language) and the registry of versions a process knows. Releasing a version into the database
+is releases.py; what changed between two, changes.py."""
 
 from __future__ import annotations
 
 import hashlib
 import time
-from collections.abc import Iterable
 from datetime import UTC, datetime
 
 import msgspec
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.audit.service import Actor, EventDraft, append
-from incidents.errors import Conflict, NotFound, ServiceUnavailable
+from incidents.db import Database, fetch_value
+from incidents.errors import NotFound, ServiceUnavailable
 from incidents.languages import SOURCE_LANGUAGE
 from incidents.languages.catalogs import Translations, load_translations
 from incidents.languages.places import region_name
 from incidents.paths import taxonomy_dir
 from incidents.taxonomy.files import (
-    TaxonomyInvalid,
-    dimension_file,
     normalize_label,
-    validate,
 )
 from incidents.taxonomy.geography import Country
 from incidents.taxonomy.models import taxonomy_versions
@@ -33,9 +30,7 @@ from incidents.taxonomy.schemas import (
     CrosswalkOut,
     DimensionFile,
     DimensionOut,
-    FileProblem,
     GeographyOut,
-    LoadResult,
     Region,
     TaxonomyDocument,
     TaxonomyOut,
@@ -340,6 +335,16 @@ class TaxonomyRegistry:
                 document, row.loaded_at, self.translations
             )
 
+    async def follow(self, database: Database) -> None:
+        """Load a version another worker or host has stored, if any: one round trip (the
+        newest version number; versions are immutable, so a number seen is a version known)."""
+        latest = await fetch_value(database, "SELECT max(version) FROM taxonomy_versions")
+        self._checked_at = time.monotonic()
+        if latest is None or latest in self.versions:
+            return
+        async with database.connect() as connection:
+            await self.refresh(connection, force=True)
+
     def summaries(self) -> list[VersionSummary]:
         current = max(self.versions) if self.versions else None
         return [
@@ -353,106 +358,3 @@ class TaxonomyRegistry:
             )
             for taxonomy in sorted(self.versions.values(), key=lambda item: item.version)
         ]
-
-
-async def store(
-    connection: AsyncConnection, actor: Actor, document: TaxonomyDocument
-) -> LoadResult:
-    """Record a released version. Loading the same version again changes nothing; a version
-    number may not be reused for other content, nor may a new version drop a released code."""
-    problems = validate(document)
-    if problems:
-        raise TaxonomyInvalid(problems)
-    digest = content_hash(document)
-    version = document.manifest.version
-    existing = (
-        await connection.execute(
-            select(taxonomy_versions.c.content_hash).where(taxonomy_versions.c.version == version)
-        )
-    ).scalar()
-    if existing is not None:
-        if existing != digest:
-            raise Conflict(
-                f"Taxonomy version {version} is already released with other content; "
-                "give the changed taxonomy a new version number"
-            )
-        return LoadResult(version=version, created=False, content_hash=digest)
-    latest_row = (
-        await connection.execute(
-            select(taxonomy_versions.c.version, taxonomy_versions.c.document)
-            .order_by(taxonomy_versions.c.version.desc())
-            .limit(1)
-        )
-    ).first()
-    if latest_row is not None:
-        if version < latest_row.version:
-            raise Conflict(
-                f"Version {version} is older than the current version {latest_row.version}"
-            )
-        previous = msgspec.convert(latest_row.document, TaxonomyDocument, strict=False)
-        compatibility = list(_compatibility(previous, document))
-        if compatibility:
-            raise TaxonomyInvalid(compatibility)
-    await connection.execute(
-        taxonomy_versions.insert().values(
-            version=version,
-            released=document.manifest.released,
-            title=document.manifest.title,
-            content_hash=digest,
-            document=msgspec.to_builtins(document),
-        )
-    )
-    await append(
-        connection,
-        actor,
-        [
-            EventDraft(
-                "taxonomy.version_loaded",
-                "taxonomy_version",
-                str(version),
-                None,
-                {"version": version, "content_hash": digest},
-            )
-        ],
-    )
-    return LoadResult(version=version, created=True, content_hash=digest)
-
-
-def _compatibility(previous: TaxonomyDocument, new: TaxonomyDocument) -> Iterable[FileProblem]:
-    """Released codes are forever: each must still be there (live, or retired with a successor)."""
-    new_dimensions = {dimension.name: dimension for dimension in new.dimensions}
-    for old in previous.dimensions:
-        file = dimension_file(old.name)
-        current = new_dimensions.get(old.name)
-        if current is None:
-            yield FileProblem(
-                file, None, f"dimension released in version {previous.manifest.version} was removed"
-            )
-            continue
-        kept = {entry.code: entry for entry in current.codes}
-        for entry in old.codes:
-            successor = kept.get(entry.code)
-            if successor is None:
-                yield FileProblem(
-                    file, entry.code, "a released code was removed; retire it instead"
-                )
-            elif entry.retired_in is not None and successor.retired_in is None:
-                yield FileProblem(file, entry.code, "a retired code cannot come back to life")
-
-
-async def versions_in_database(connection: AsyncConnection) -> list[int]:
-    rows = await connection.execute(
-        select(taxonomy_versions.c.version).order_by(taxonomy_versions.c.version)
-    )
-    return [int(version) for version in rows.scalars()]
-
-
-async def document_of(connection: AsyncConnection, version: int) -> TaxonomyDocument:
-    raw = (
-        await connection.execute(
-            select(taxonomy_versions.c.document).where(taxonomy_versions.c.version == version)
-        )
-    ).scalar()
-    if raw is None:
-        raise NotFound(f"No taxonomy version {version} in the database")
-    return msgspec.convert(raw, TaxonomyDocument, strict=False)

@@ -88,8 +88,10 @@ async def _trend(
     # stays small (see bench: worker memory).
     from incidents.trends.service import trend
 
+    # A streaming replica's URL when one is configured and fresh enough (Database.read_url).
+    organization = principal.organization_id if principal else None
     source, table = await trend(
-        request.app.state.database.url,
+        await request.app.state.database.read_url(organization),
         principal,
         _aligned(filters, span),
         taxonomy,
