@@ -41,31 +41,41 @@ PHOTOGRAPHED = {("ar", "file-errors"), ("ar", "search"), ("zh", "file-errors"), 
 
 
 @pytest.fixture(scope="module")
-async def published_brief(live_site: LiveSite, records: Records) -> str:
-    """A brief of the live site's accepted reports, approved and published through the API."""
+async def published_briefs(live_site: LiveSite, records: Records) -> dict[str, str]:
+    """A brief of the live site's accepted reports in each language (`BriefRequest.language`),
+    approved and published through the API; language -> brief id. A brief's language is not
+    part of its series (period, scope), so each publication supersedes the one before: all
+    stay public at their addresses, the last one listed as current."""
     secretariat = live_site.members.secretariat.headers
+    published: dict[str, str] = {}
     async with httpx.AsyncClient(base_url=live_site.url, timeout=30) as api:
-        queued = await api.post(
-            "/api/v1/briefs", json={"period": BRIEF_PERIOD}, headers=secretariat
-        )
-        assert queued.status_code == 202, queued.text
-        location = queued.headers["location"]
-        status = "queued"
-        for _ in range(1200):
-            status = (await api.get(location, headers=secretariat)).json()["status"]
-            if status not in {"queued", "running"}:
-                break
-            await asyncio.sleep(0.1)
-        assert status == "draft", status
-        edited = await api.patch(
-            location,
-            json={"issuing_body": "Secretariat", "issued_on": "2026-04-15"},
-            headers=secretariat,
-        )
-        assert edited.status_code == 200, edited.text
-        assert (await api.post(f"{location}/approve", headers=secretariat)).status_code == 200
-        assert (await api.post(f"{location}/publish", headers=secretariat)).status_code == 200
-    return location.rsplit("/", 1)[1]
+        for language in LANGUAGES:
+            queued = await api.post(
+                "/api/v1/briefs",
+                json={"period": BRIEF_PERIOD, "language": language},
+                headers=secretariat,
+            )
+            assert queued.status_code == 202, queued.text
+            location = queued.headers["location"]
+            status = "queued"
+            for _ in range(1200):
+                status = (await api.get(location, headers=secretariat)).json()["status"]
+                if status not in {"queued", "running"}:
+                    break
+                await asyncio.sleep(0.1)
+            assert status == "draft", (language, status)
+            edited = await api.patch(
+                location,
+                json={"issuing_body": "Secretariat", "issued_on": "2026-04-15"},
+                headers=secretariat,
+            )
+            assert edited.status_code == 200, edited.text
+            approved = await api.post(f"{location}/approve", headers=secretariat)
+            assert approved.status_code == 200, approved.text
+            publishing = await api.post(f"{location}/publish", headers=secretariat)
+            assert publishing.status_code == 200, publishing.text
+            published[language] = location.rsplit("/", 1)[1]
+    return published
 
 
 async def _context(
@@ -128,7 +138,7 @@ async def test_filing_search_and_briefs_in_each_language(
     live_site: LiveSite,
     axe_source: str,
     records: Records,
-    published_brief: str,
+    published_briefs: dict[str, str],
     language: str,
 ) -> None:
     locale, _, _ = LANGUAGES[language]
@@ -163,11 +173,52 @@ async def test_filing_search_and_briefs_in_each_language(
         # The facets are in this page's language, whatever language was served before.
         assert await page.get_by_text(words("Sharing level"), exact=True).count() > 0
         await _check(page, axe_source, language, "search")
-        # The published brief, listed with its documents.
+        # The published briefs, listed with their documents; then the brief made in this
+        # language, read as a web page (Arabic right to left, without overflow).
+        brief = published_briefs[language]
         await page.goto("/briefs")
         assert await page.get_by_role("heading", name=words("Risk briefs")).is_visible()
-        assert await page.locator(f"a[href='/api/v1/briefs/{published_brief}/brief.pdf']").count()
+        assert await page.locator(f"a[href='/api/v1/briefs/{brief}/brief.pdf']").count()
         await _check(page, axe_source, language, "briefs")
+        await page.goto(f"/api/v1/briefs/{brief}/brief.html")
+        root = page.locator("html")
+        assert (await root.get_attribute("lang") or "").split("-")[0] == language
+        assert await root.get_attribute("dir") == LANGUAGES[language][2]
+        if language == "ar":
+            assert await _overflow(page, DESKTOP) == []
+    finally:
+        await context.close()
+
+
+async def _overflow(page: Page, viewport: dict[str, int]) -> list[str]:
+    """What sticks out past the page's width at this viewport (empty: nothing)."""
+    await page.set_viewport_size(viewport)  # type: ignore[arg-type]  # a ViewportSize
+    found: list[str] = await page.evaluate(
+        """() => {
+            const root = document.documentElement;
+            if (root.scrollWidth <= root.clientWidth) return [];
+            return [...document.body.querySelectorAll('*')]
+                .filter((el) => { const box = el.getBoundingClientRect();
+                                  return box.left < -1 || box.right > root.clientWidth + 1; })
+                .slice(0, 5).map((el) => el.tagName + '.' + el.className);
+        }"""
+    )
+    return found
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="known defect (briefs' HTML, not the web pages): the Arabic brief is wider than a "
+    "390 px phone; reported to the lead",
+)
+async def test_the_arabic_brief_fits_a_phone(
+    browser: Browser, live_site: LiveSite, published_briefs: dict[str, str]
+) -> None:
+    context = await _context(browser, live_site, "ar-EG", PHONE)
+    page = await context.new_page()
+    try:
+        await page.goto(f"/api/v1/briefs/{published_briefs['ar']}/brief.html")
+        assert await _overflow(page, PHONE) == []
     finally:
         await context.close()
 
