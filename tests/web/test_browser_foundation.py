@@ -67,7 +67,7 @@ async def test_a_form_posted_without_its_csrf_token_is_refused(
     context = await new_context(browser, live_site)
     page = await context.new_page()
     await page.goto("/sign-in")
-    await page.evaluate("document.querySelector('input[name=_csrf_token]').remove()")
+    await page.evaluate("document.querySelector('main input[name=_csrf_token]').remove()")
     await page.get_by_label("API key").fill(live_site.members.regulator.key)
     async with page.expect_response(lambda response: response.request.method == "POST") as posted:
         await page.get_by_role("button", name="Sign in").click()
