@@ -23,7 +23,7 @@ from tests.web.browser import (
 )
 
 if TYPE_CHECKING:
-    from playwright.async_api import Browser, Page
+    from playwright.async_api import Browser, FilePayload, Page
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -65,9 +65,12 @@ async def test_a_messy_csv_previewed_then_its_good_rows_imported(
         page = await context.new_page()
         await sign_in(page, live_site.members.regulator.key)
         await page.goto("/upload")
-        await page.locator("#field-file").set_input_files(
-            files=[{"name": "register.csv", "mimeType": "text/csv", "buffer": MESSY.encode()}]
-        )
+        payload: FilePayload = {
+            "name": "register.csv",
+            "mimeType": "text/csv",
+            "buffer": MESSY.encode(),
+        }
+        await page.locator("#field-file").set_input_files(files=[payload])
         await page.locator("#field-mapping").fill(MAPPING)
         await page.get_by_role("button", name="Preview").click()
         await page.wait_for_load_state()
