@@ -208,8 +208,48 @@ async def test_only_filers_and_only_the_uploading_session(
             )
             assert answer.status_code == 404
             assert (await them.get(f"/upload/{upload_id}/rejected.csv")).status_code == 404
-    # Without its CSRF token, refused.
+    # Without its CSRF token, refused: the confirmation and the multipart upload alike.
     no_token = await client.post(f"/upload/{upload_id}/import", data={"mode": "all"})
     assert no_token.status_code == 403
+    unsigned = await client.post(
+        "/upload", data={"mapping": MAPPING}, files={"file": ("register.csv", GOOD.encode())}
+    )
+    assert unsigned.status_code == 403
+    assert await _count(connection, web_uploads) == 1
+    # Signing out ends the upload with the session: signed in again, it is gone.
+    await client.post("/sign-out", data={"_csrf_token": token})
+    assert await _count(connection, web_uploads) == 0
+    await sign_in(client, members.regulator.key)
+    assert (await client.get(f"/upload/{upload_id}")).status_code == 404
     assert await _count(connection, reports) == 0
-    assert token
+
+
+async def test_the_mapping_as_an_uploaded_file_and_without_an_organization_line(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    await sign_in(client, members.regulator.key)
+    form = await client.get("/upload")
+    # No `organization` line: the signed-in organization files.
+    mapping = "\n".join(
+        line for line in MAPPING.splitlines() if not line.startswith("organization")
+    )
+    sent = await client.post(
+        "/upload",
+        data={"_csrf_token": csrf_token(form.text), "mapping": ""},
+        files={
+            "file": ("register.csv", GOOD.encode(), "text/csv"),
+            "mapping_file": ("register.toml", mapping.encode(), "application/toml"),
+        },
+    )
+    assert sent.status_code == 303, sent.text
+    upload_id = sent.headers["location"].removeprefix("/upload/")
+    done = await _confirm(client, upload_id, "all")
+    assert "3 reports created" in done.text
+    owners = (await connection.execute(select(reports.c.organization_id))).scalars().all()
+    assert set(owners) == {members.regulator.organization.id}
+    # A mapping problem is named by the line of the mapping as the person wrote it.
+    bad = mapping.replace('title = "Headline"', 'colour = "Headline"')
+    line = bad.splitlines().index('colour = "Headline"') + 1
+    refused = await _send(client, GOOD, mapping=bad)
+    assert refused.status_code == 422
+    assert f"line {line}: Unknown field" in refused.text

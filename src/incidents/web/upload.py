@@ -283,10 +283,12 @@ async def _run_reports(
         savepoint = await db.begin_nested()
         try:
             created = await batch.file_batch(db, principal, items, taxonomy)
-        finally:
-            if dry_run:
-                await savepoint.rollback()
-        if not dry_run:
+        except BaseException:
+            await savepoint.rollback()  # the request's transaction stays usable
+            raise
+        if dry_run:
+            await savepoint.rollback()
+        else:
             await savepoint.commit()
         outcome.would_import = created.created
         outcome.created = 0 if dry_run else created.created
