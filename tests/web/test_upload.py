@@ -253,3 +253,14 @@ async def test_the_mapping_as_an_uploaded_file_and_without_an_organization_line(
     refused = await _send(client, GOOD, mapping=bad)
     assert refused.status_code == 422
     assert f"line {line}: Unknown field" in refused.text
+
+
+async def test_a_body_over_the_routes_limit_is_refused_and_stores_nothing(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    await sign_in(client, members.regulator.key)
+    huge = "x" * (upload_pages.MAX_FILE_BYTES + 3 * upload_pages.MAX_MAPPING_BYTES)
+    answer = await _send(client, huge)
+    assert answer.status_code == 413
+    assert "<h1>Too large</h1>" in answer.text  # the error page, before the form is read
+    assert await _count(connection, web_uploads) == 0
