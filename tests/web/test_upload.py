@@ -19,6 +19,7 @@ from incidents.reports.models import reports
 from incidents.web import upload as upload_pages
 from incidents.web.uploads import web_uploads
 from tests.factories import Members, report_payload
+from tests.importers.test_reading import _xlsx
 from tests.web.helpers import csrf_token, sign_in
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -178,6 +179,11 @@ async def test_limits_and_bad_input_are_named_by_field(
     )
     assert bad_mapping.status_code == 422
     assert "Unknown field &#39;colour&#39;" in bad_mapping.text
+    nul = await _send(client, GOOD.replace("GateFace", "Gate\x00Face"))
+    assert nul.status_code == 422
+    assert 'id="error-file-1">Holds the NUL character' in nul.text
+    escaped = await _send(client, b'{"title": "a\\u0000b"}', filename="r.ndjson", mapping="")
+    assert escaped.status_code == 422
     wrong_type = await _send(client, b"%PDF", filename="register.pdf")
     assert wrong_type.status_code == 422
     assert await _count(connection, web_uploads) == 0
@@ -264,3 +270,19 @@ async def test_a_body_over_the_routes_limit_is_refused_and_stores_nothing(
     assert answer.status_code == 413
     assert "<h1>Too large</h1>" in answer.text  # the error page, before the form is read
     assert await _count(connection, web_uploads) == 0
+
+
+async def test_a_spreadsheet_with_the_sheet_option(
+    client: httpx.AsyncClient, members: Members, connection: AsyncConnection
+) -> None:
+    await sign_in(client, members.regulator.key)
+    rows: list[list[str | int]] = [list(line.split(",")) for line in GOOD.splitlines()]
+    workbook = _xlsx({"Notes": [["Read me first"]], "Register": rows})
+    wrong = await _send(client, workbook, filename="register.xlsx", sheet="Summary")
+    assert wrong.status_code == 422
+    assert 'id="error-sheet-1">No sheet &#39;Summary&#39;; sheets: Notes, Register' in wrong.text
+    upload_id = await _preview(client, workbook, filename="register.xlsx", sheet="Register")
+    assert "<strong>3</strong> would be imported" in (await client.get(f"/upload/{upload_id}")).text
+    done = await _confirm(client, upload_id, "all")
+    assert "3 reports created" in done.text
+    assert await _count(connection, reports) == 3

@@ -51,7 +51,10 @@ MAX_ROWS = 20_000
 MAX_MAPPING_BYTES = 200_000
 """The mapping, uploaded or pasted, at most."""
 MAX_PROBLEMS_SHOWN = 500
-TABLES = {".csv", ".tsv", ".txt", ".xlsx", ".ods"}
+ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+"""JSON's escape for NUL (as the edge's BodyGuard looks for it)."""
+SPREADSHEETS = {".xlsx", ".ods"}
+TABLES = {".csv", ".tsv", ".txt", *SPREADSHEETS}
 REPORTS = {
     ".ndjson": "application/x-ndjson",
     ".jsonl": "application/x-ndjson",
@@ -123,6 +126,17 @@ async def _text_of(upload: Any, limit: int, field: str) -> bytes | None:
     return data
 
 
+def _text(data: bytes, field: str) -> str:
+    """A text file's content; the edge does not check this route's body (it may be binary)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _Refused(422, field, f"Not valid UTF-8 at byte {error.start}") from None
+    if "\x00" in text:
+        raise _Refused(422, field, "Holds the NUL character (U+0000)")
+    return text
+
+
 class _Refused(Exception):
     def __init__(self, status: int, field: str, message: str) -> None:
         self.status, self.error = status, FieldError(field, message)
@@ -158,7 +172,13 @@ async def upload_send(
             known = ", ".join(sorted(TABLES | set(REPORTS)))
             raise _Refused(422, "file", f"Send a file ending in one of {known}")
         mapping_file = await _text_of(data.get("mapping_file"), MAX_MAPPING_BYTES, "mapping")
-        mapping = mapping_file.decode("utf-8", "replace") if mapping_file else pasted
+        mapping = _text(mapping_file, "mapping") if mapping_file else pasted
+        for field, value in (("mapping", mapping), ("sheet", sheet or "")):
+            if "\x00" in value or "\ufffd" in value:
+                raise _Refused(422, field, "Not valid UTF-8 text (or holds the NUL character)")
+        # Text files keep their own encoding (the mapping's `encoding`), but never a NUL.
+        if suffix not in SPREADSHEETS and (b"\x00" in content or ESCAPED_NUL.search(content)):
+            raise _Refused(422, "file", "Holds the NUL character (U+0000)")
         if len(mapping.encode()) > MAX_MAPPING_BYTES:
             raise _Refused(413, "mapping", f"At most {MAX_MAPPING_BYTES:,} bytes")
         if suffix in TABLES:
@@ -171,9 +191,13 @@ async def upload_send(
                 errors = _mapping_errors(error, shift)
                 return _form(request, FormErrors(errors, fields=FIELDS), values, 422)
             try:
-                rows = len(read_table(content, filename, layout).rows)
+                table = read_table(content, filename, layout)
             except TableError as error:
-                raise _Refused(422, "file", str(error)) from None
+                field = "sheet" if str(error).startswith("No sheet") else "file"
+                raise _Refused(422, field, str(error)) from None
+            if any("\x00" in cell for _, cells in table.rows for cell in cells):
+                raise _Refused(422, "file", "A cell holds the NUL character (U+0000)")
+            rows = len(table.rows)
             if rows > MAX_ROWS:
                 raise _Refused(413, "file", f"At most {MAX_ROWS:,} rows; this file has {rows:,}")
         kind: uploads.Kind = "table" if suffix in TABLES else "reports"
