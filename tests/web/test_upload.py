@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from incidents.audit.models import audit_events
 from incidents.reports.models import reports
 from incidents.web import upload as upload_pages
+from incidents.web import upload_runs
 from incidents.web.uploads import web_uploads
 from tests.factories import Members, report_payload
 from tests.importers.test_reading import _xlsx
@@ -265,7 +266,7 @@ async def test_a_body_over_the_routes_limit_is_refused_and_stores_nothing(
     client: httpx.AsyncClient, members: Members, connection: AsyncConnection
 ) -> None:
     await sign_in(client, members.regulator.key)
-    huge = "x" * (upload_pages.MAX_FILE_BYTES + 3 * upload_pages.MAX_MAPPING_BYTES)
+    huge = "x" * (upload_runs.MAX_FILE_BYTES + 3 * upload_pages.MAX_MAPPING_BYTES)
     answer = await _send(client, huge)
     assert answer.status_code == 413
     assert "<h1>Too large</h1>" in answer.text  # the error page, before the form is read

@@ -9,15 +9,11 @@ Plain multipart forms: it works without JavaScript."""
 
 from __future__ import annotations
 
-import json
 import re
-import tomllib
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import PurePath
 from typing import Annotated, Any
 
-import msgspec
 from litestar import Request, get, post
 from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
@@ -26,15 +22,11 @@ from litestar.params import Body, FromPath
 from litestar.response import Redirect, Response, Template
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from incidents.db import Database
-from incidents.errors import FieldError, Forbidden, IncidentsError, ValidationFailed
-from incidents.importers.mapped import Imported, import_table
+from incidents.errors import FieldError, Forbidden, ValidationFailed
 from incidents.importers.mapping import MappingError, parse_mapping
 from incidents.importers.rejected import rejected_csv
 from incidents.importers.tables import TableError, read_table
 from incidents.members.schemas import Principal
-from incidents.members.service import actor_for
-from incidents.reports import batch
 from incidents.reports.access import FILERS
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.web import uploads
@@ -43,23 +35,24 @@ from incidents.web.i18n import N_
 from incidents.web.middleware import SESSION_TOKEN_KEY
 from incidents.web.pages import NavItem, PageGroup, require
 from incidents.web.templating import page
+from incidents.web.upload_runs import (
+    MAX_FILE_BYTES,
+    REPORTS,
+    Outcome,
+    mapping_errors,
+    outcome_of,
+    run_table,
+    with_filer,
+)
 
-MAX_FILE_BYTES = 5_000_000
-"""The uploaded file, at most (the CLI takes larger files)."""
 MAX_ROWS = 20_000
 """Rows of one table upload, at most (reports: the API batch's own 5,000)."""
 MAX_MAPPING_BYTES = 200_000
 """The mapping, uploaded or pasted, at most."""
-MAX_PROBLEMS_SHOWN = 500
 ESCAPED_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 """JSON's escape for NUL (as the edge's BodyGuard looks for it)."""
 SPREADSHEETS = {".xlsx", ".ods"}
 TABLES = {".csv", ".tsv", ".txt", *SPREADSHEETS}
-REPORTS = {
-    ".ndjson": "application/x-ndjson",
-    ".jsonl": "application/x-ndjson",
-    ".json": "application/json",
-}
 FIELDS = ["file", "mapping", "sheet"]
 MultipartBody = Body(media_type=RequestEncodingType.MULTI_PART)
 FILERS_ONLY = [require("member")]
@@ -75,30 +68,6 @@ def _session_token(request: Request[Any, Any, Any]) -> str:
     if not token:
         raise Forbidden("Sign in again: this page needs a browser session")
     return str(token)
-
-
-def with_filer(text: str, name: str) -> tuple[str, int]:
-    """The mapping with an `organization` line if it has none (the web files as the signed-in
-    organization whatever the mapping names), and how many lines were added before it."""
-    try:
-        parsed = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        return text, 0
-    if "organization" in parsed:
-        return text, 0
-    return f"organization = {json.dumps(name)}\n{text}", 1
-
-
-def _mapping_errors(error: MappingError, shift: int) -> list[FieldError]:
-    return [
-        FieldError(
-            "mapping",
-            f"line {problem.line - shift}: {problem.message}"
-            if problem.line > shift
-            else problem.message,
-        )
-        for problem in error.problems
-    ]
 
 
 def _form(
@@ -188,7 +157,7 @@ async def upload_send(
             try:
                 layout = parse_mapping(text, taxonomy.current).layout(sheet)
             except MappingError as error:
-                errors = _mapping_errors(error, shift)
+                errors = mapping_errors(error, shift)
                 return _form(request, FormErrors(errors, fields=FIELDS), values, 422)
             try:
                 table = read_table(content, filename, layout)
@@ -216,143 +185,6 @@ async def upload_send(
     return Redirect(f"/upload/{upload_id}", status_code=303)
 
 
-class Outcome(msgspec.Struct, kw_only=True):
-    """What a preview or an import found, for the page."""
-
-    kind: str
-    read: int = 0
-    would_import: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    rejected: int = 0
-    written: bool = False
-    refused_by_reason: dict[str, int] = {}
-    defaulted: dict[str, int] = {}
-    coverage: list[Any] = []
-    problems: list[tuple[str, str, str]] = []
-    """(where: the file's line or the report's position, column or field, message)."""
-    more_problems: int = 0
-    notice: str | None = None
-
-
-def _from_table(result: Imported) -> Outcome:
-    problems = [
-        (str(problem.row) if problem.row else "-", problem.column, problem.message)
-        for problem in result.problems
-    ]
-    return Outcome(
-        kind="table",
-        read=result.read,
-        would_import=result.read - result.rejected,
-        created=result.created,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        rejected=result.rejected,
-        written=result.written,
-        refused_by_reason=result.refused_by_reason,
-        defaulted=result.defaulted,
-        coverage=result.coverage,
-        problems=problems[:MAX_PROBLEMS_SHOWN],
-        more_problems=max(0, len(problems) - MAX_PROBLEMS_SHOWN),
-    )
-
-
-async def _run_table(
-    request: Request[Any, Any, Any],
-    principal: Principal,
-    taxonomy: TaxonomyRegistry,
-    upload: uploads.Upload,
-    *,
-    dry_run: bool,
-    partial: bool = False,
-) -> tuple[Imported, int]:
-    database: Database = request.app.state.database
-    text, shift = with_filer(upload.mapping or "", principal.organization_name)
-    result = await import_table(
-        database,
-        taxonomy.current,
-        upload.data,
-        upload.filename,
-        text,
-        actor_for(principal),
-        dry_run=dry_run,
-        partial=partial,
-        sheet=upload.sheet,
-        filer=principal.organization_name,
-    )
-    return result, shift
-
-
-async def _chunks(data: bytes) -> AsyncIterator[bytes]:
-    yield data
-
-
-async def _run_reports(
-    db: AsyncConnection,
-    principal: Principal,
-    taxonomy: TaxonomyRegistry,
-    upload: uploads.Upload,
-    *,
-    dry_run: bool,
-) -> Outcome:
-    """The API's batch endpoint's own checks and writes; a preview runs them in a savepoint
-    rolled back, so that it reports exactly what confirming would do and stores nothing."""
-    media_type = REPORTS[PurePath(upload.filename).suffix.casefold()]
-    outcome = Outcome(kind="reports")
-    try:
-        body = batch.Body(_chunks(upload.data), media_type, MAX_FILE_BYTES, b"")
-        items = await batch.read_batch(principal, body)
-        outcome.read = len(items)
-        savepoint = await db.begin_nested()
-        try:
-            created = await batch.file_batch(db, principal, items, taxonomy)
-        except BaseException:
-            await savepoint.rollback()  # the request's transaction stays usable
-            raise
-        if dry_run:
-            await savepoint.rollback()
-        else:
-            await savepoint.commit()
-        outcome.would_import = created.created
-        outcome.created = 0 if dry_run else created.created
-        outcome.written = not dry_run
-    except IncidentsError as error:
-        errors = getattr(error, "errors", None) or [FieldError("file", str(error))]
-        outcome.rejected = len({e.index for e in errors if e.index is not None}) or outcome.read
-        outcome.notice = str(error)
-        outcome.problems = [
-            (str(e.index + 1) if e.index is not None else "-", e.field, e.message)
-            for e in errors[:MAX_PROBLEMS_SHOWN]
-        ]
-    return outcome
-
-
-async def _outcome(
-    request: Request[Any, Any, Any],
-    db: AsyncConnection,
-    principal: Principal,
-    taxonomy: TaxonomyRegistry,
-    upload: uploads.Upload,
-    *,
-    dry_run: bool,
-    partial: bool = False,
-) -> Outcome:
-    if upload.kind == "reports":
-        return await _run_reports(db, principal, taxonomy, upload, dry_run=dry_run)
-    try:
-        result, _ = await _run_table(
-            request, principal, taxonomy, upload, dry_run=dry_run, partial=partial
-        )
-    except MappingError as error:
-        _, shift = with_filer(upload.mapping or "", principal.organization_name)
-        problems = [("-", e.field, e.message) for e in _mapping_errors(error, shift)]
-        return Outcome(kind="table", problems=problems, notice="The mapping has problems")
-    except TableError as error:
-        return Outcome(kind="table", problems=[("-", "file", str(error))], notice=str(error))
-    return _from_table(result)
-
-
 def _result_page(
     request: Request[Any, Any, Any], upload: uploads.Upload, outcome: Outcome, *, done: bool
 ) -> Template:
@@ -375,7 +207,9 @@ async def upload_preview(
 ) -> Template:
     _may_file(principal)
     upload = await uploads.find(db, principal, _session_token(request), upload_id)
-    outcome = await _outcome(request, db, principal, taxonomy, upload, dry_run=True)
+    outcome = await outcome_of(
+        request.app.state.database, db, principal, taxonomy, upload, dry_run=True
+    )
     return _result_page(request, upload, outcome, done=False)
 
 
@@ -396,8 +230,8 @@ async def upload_import(
     _may_file(principal)
     upload = await uploads.find(db, principal, _session_token(request), upload_id)
     partial = data.get("mode") == "partial" and upload.kind == "table"
-    outcome = await _outcome(
-        request, db, principal, taxonomy, upload, dry_run=False, partial=partial
+    outcome = await outcome_of(
+        request.app.state.database, db, principal, taxonomy, upload, dry_run=False, partial=partial
     )
     return _result_page(request, upload, outcome, done=True)
 
@@ -424,7 +258,9 @@ async def upload_rejected(
             "Only a table has rejected rows",
             errors=[FieldError("file", "Reports are filed all or nothing: correct and resend")],
         )
-    result, _ = await _run_table(request, principal, taxonomy, upload, dry_run=True)
+    result, _ = await run_table(
+        request.app.state.database, principal, taxonomy, upload, dry_run=True
+    )
     text, _ = with_filer(upload.mapping or "", principal.organization_name)
     mapping = parse_mapping(text, taxonomy.current)
     table = read_table(upload.data, upload.filename, mapping.layout(upload.sheet))
