@@ -29,6 +29,7 @@ from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.docs import assets_router, render_plugins
 from incidents.edge import (
+    BINARY_BODY_PATHS,
     BodyGuard,
     RequestShapeMiddleware,
     close_request,
@@ -127,7 +128,8 @@ class App(Litestar):
             if method == "HEAD" and "GET" in self._methods_for(scope["path"]):
                 scope["method"] = "GET"
                 sender = strip_body(send_with_id)
-            guarded = BodyGuard(receive) if method in {"POST", "PUT", "PATCH"} else receive
+            checked = method in {"POST", "PUT", "PATCH"} and scope["path"] not in BINARY_BODY_PATHS
+            guarded = BodyGuard(receive) if checked else receive
             await super().__call__(scope, guarded, sender)
         finally:
             # Shielded: a client that went away cancels the request, not its clean-up.

@@ -22,6 +22,10 @@ logger = logging.getLogger("incidents.edge")
 NUL_MESSAGE = "Contains the NUL character (U+0000), which no text field may hold"
 UTF8_MESSAGE = "Is not valid UTF-8"
 
+#: Paths whose body may be binary (the web batch upload's .xlsx/.ods files): `BodyGuard` is not
+#: applied there; their handler checks each text field (and the file's text) itself.
+BINARY_BODY_PATHS = frozenset({"/upload"})
+
 #: Media types a request body may have, unless a handler lists its own in ``opt["accepts"]``.
 JSON_TYPES = ("application/json",)
 ACCEPTS_KEY = "accepts"

@@ -91,9 +91,14 @@ async def import_table(
     partial: bool = False,
     sheet: str | None = None,
     progress: Progress | None = None,
+    filer: str | None = None,
 ) -> Imported:
-    """Raises MappingError (every problem of the mapping) or TableError (an unreadable file)."""
+    """Raises MappingError (every problem of the mapping) or TableError (an unreadable file).
+    ``filer``: the organization that files, whatever the mapping names (the web upload's
+    signed-in organization)."""
     mapping = parse_mapping(mapping_text, taxonomy)
+    if filer is not None:
+        mapping = msgspec.structs.replace(mapping, organization=filer)
     table = read_table(data, filename, mapping.layout(sheet))
     result = Imported(columns=table.columns, read=len(table.rows))
     missing = missing_columns(mapping, table)

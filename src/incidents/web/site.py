@@ -13,7 +13,19 @@ from incidents.web.public import PUBLIC
 from incidents.web.regulator import REGULATOR
 from incidents.web.research import RESEARCH
 from incidents.web.review import REVIEW
+from incidents.web.upload import UPLOAD
 
 
 def page_groups() -> tuple[PageGroup, ...]:
-    return (PUBLIC, RESEARCH, REGULATOR, REVIEW, MEMBERS, OVERSIGHT, EDITORIAL, ACCOUNT, LANGUAGE)
+    return (
+        PUBLIC,
+        RESEARCH,
+        REGULATOR,
+        UPLOAD,
+        REVIEW,
+        MEMBERS,
+        OVERSIGHT,
+        EDITORIAL,
+        ACCOUNT,
+        LANGUAGE,
+    )
