@@ -129,6 +129,36 @@ async def test_a_brief_scope_takes_coarse_dimensions_only(
         assert field in {e["field"] for e in assert_problem(response, 422)["errors"]}, scope
 
 
+async def test_a_brief_in_another_language_is_published_beside_not_over_the_first(
+    live: httpx.AsyncClient, registry: Registry
+) -> None:
+    secretariat = registry.members.secretariat.headers
+    scope = {"region": "Asia"}
+    published = {}
+    for language in ("en", "fr"):
+        made = await _made(live, secretariat, scope=scope, language=language)
+        await live.patch(
+            made,
+            json={"issuing_body": "Secretariat", "issued_on": "2026-12-02"},
+            headers=secretariat,
+        )
+        assert (await live.post(f"{made}/approve", headers=secretariat)).status_code == 200
+        answer = (await live.post(f"{made}/publish", headers=secretariat)).json()
+        assert answer["version"] == 1, "each language is a series of its own"
+        published[language] = made
+    for language, location in published.items():
+        shown = (await live.get(location)).json()
+        assert shown["status"] == "published", (language, shown["status"])
+    again = await _made(live, secretariat, scope=scope, language="fr")
+    await live.patch(
+        again, json={"issuing_body": "Secretariat", "issued_on": "2026-12-03"}, headers=secretariat
+    )
+    await live.post(f"{again}/approve", headers=secretariat)
+    assert (await live.post(f"{again}/publish", headers=secretariat)).json()["version"] == 2
+    assert (await live.get(published["fr"])).json()["status"] == "superseded"
+    assert (await live.get(published["en"])).json()["status"] == "published"
+
+
 async def _made(client: httpx.AsyncClient, headers: dict[str, str], **body: Any) -> str:
     queued = await client.post("/api/v1/briefs", json={"period": PERIOD, **body}, headers=headers)
     assert queued.status_code == 202, queued.text

@@ -108,11 +108,14 @@ async def approve(connection: AsyncConnection, actor: Actor, brief_id: uuid.UUID
 
 
 def _series(row: Any) -> Any:
-    """Briefs of the same period, scope and kind are versions of one another."""
+    """Briefs of the same period, scope, kind and language are versions of one another (a brief
+    in French is a translation beside the English one, not its replacement)."""
+    language = row.parameters.get("language", "en")
     return (
         (briefs.c.period == row.period)
         & (briefs.c.parameters["scope"] == literal(row.parameters.get("scope", {}), JSONB))
         & (briefs.c.provisional == row.provisional)
+        & (func.coalesce(briefs.c.parameters["language"].astext, "en") == language)
     )
 
 
