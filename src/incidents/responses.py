@@ -7,6 +7,8 @@ from typing import Any
 from litestar import Request, Response
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
 
+from incidents.languages import language_tag
+
 JSON = "application/json"
 
 
@@ -19,9 +21,9 @@ def etag_matches(request: Request[Any, Any, Any], etag: str) -> bool:
 
 
 def language_headers(language: str) -> dict[str, str]:
-    """An answer whose words follow `Accept-Language`: which language, and that caches must key
-    on the header."""
-    return {"Content-Language": language, "Vary": "Accept-Language"}
+    """An answer whose words follow `Accept-Language`: which language (as the tag of what is
+    served: ``zh-Hans`` for the Chinese catalogs), and that caches must key on the header."""
+    return {"Content-Language": language_tag(language), "Vary": "Accept-Language"}
 
 
 def cacheable(

@@ -40,7 +40,7 @@ async def test_labels_come_in_the_language_asked_with_english_beside_them(
         "/api/v1/taxonomy/dimensions/severity", headers={"Accept-Language": header}
     )
     assert response.status_code == 200
-    assert response.headers["content-language"] == language
+    assert response.headers["content-language"] == ("zh-Hans" if language == "zh" else language)
     assert "accept-language" in response.headers["vary"].lower()
     body = response.json()
     incident = _codes(body)["incident"]
@@ -74,7 +74,7 @@ async def test_geography_names_countries_and_regions_in_the_language(
     client: httpx.AsyncClient,
 ) -> None:
     response = await client.get("/api/v1/geography", headers={"Accept-Language": "zh"})
-    assert response.headers["content-language"] == "zh"
+    assert response.headers["content-language"] == "zh-Hans"
     body = response.json()
     assert body["language"] == "zh"
     assert body["country_names"]["SN"] == "塞内加尔"
@@ -112,3 +112,16 @@ async def test_facet_labels_follow_accept_language(
     )
     assert english.headers["content-language"] == "en"
     assert english.json()["facets"]["severity"][0]["label"] == "Serious AI incident"
+
+
+@pytest.mark.parametrize("header", ["zh-Hant", "zh-TW", "zh-HK", "zh-CN", "zh-SG", "zh"])
+async def test_every_chinese_reader_gets_simplified_chinese_labelled_as_such(
+    client: httpx.AsyncClient, header: str
+) -> None:
+    """The Chinese catalogs are Simplified (the UN's official Chinese); a Traditional Chinese
+    reader gets them too, and the answer never claims to be anything but zh-Hans."""
+    response = await client.get(
+        "/api/v1/taxonomy/dimensions/severity", headers={"Accept-Language": header}
+    )
+    assert response.headers["content-language"] == "zh-Hans"
+    assert _codes(response.json())["incident"]["label"]["zh"] == "人工智能事件"

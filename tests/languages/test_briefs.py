@@ -17,6 +17,7 @@ from incidents.briefs.compute import compute
 from incidents.briefs.documents import data_files, documents
 from incidents.briefs.schemas import BriefData, BriefRequest
 from incidents.briefs.words import Words
+from incidents.languages import language_tag
 from incidents.trends.protection import Method
 from tests.briefs.test_briefs import _made
 from tests.registry import Registry
@@ -61,7 +62,7 @@ async def test_a_brief_speaks_its_language(
 ) -> None:
     rendered = documents(_row(language), brief_data)
     page = rendered["html"].decode()
-    assert f'<html lang="{language}" dir="{direction}">' in page
+    assert f'<html lang="{language_tag(language)}" dir="{direction}">' in page
     assert heading in page
     assert serious in page
     assert chart in page

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import pytest
 from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
 from babel.messages.pofile import read_po
 
@@ -45,6 +46,18 @@ async def test_accept_language_picks_the_page_language_and_direction(
     assert '<html lang="ar" dir="rtl">' in arabic.text
     assert '<html lang="zh-Hans" dir="ltr">' in chinese.text
     assert '<html lang="en" dir="ltr">' in other.text
+    assert arabic.headers["content-language"] == "ar"
+    assert other.headers["content-language"] == "en"
+
+
+@pytest.mark.parametrize("header", ["zh-Hant", "zh-TW", "zh-HK", "zh-CN", "zh-SG", "zh"])
+async def test_a_chinese_page_says_it_is_simplified_whatever_chinese_was_asked(
+    client: httpx.AsyncClient, header: str
+) -> None:
+    page = await client.get("/search", headers={"Accept-Language": header})
+    assert page.headers["content-language"] == "zh-Hans"
+    assert '<html lang="zh-Hans" dir="ltr">' in page.text
+    assert "搜索登记册" in page.text
 
 
 async def test_every_page_offers_the_six_languages_in_their_own_names(

@@ -11,6 +11,7 @@ import msgspec
 
 from incidents.briefs.markdown import blocks
 from incidents.briefs.words import MISSING, Words
+from incidents.languages import language_tag
 
 if TYPE_CHECKING:
     pass
@@ -316,6 +317,7 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
             input=data.input_hash, data=data_hash
         ),
         "lang": words.language,
+        "lang_tag": language_tag(words.language),
         "dir": words.direction,
         "words": {
             "summary": _("Executive summary"),

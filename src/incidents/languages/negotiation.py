@@ -40,7 +40,11 @@ def preferences(header: str | None) -> list[str]:
 
 def negotiate(header: str | None, available: tuple[str, ...] = LANGUAGES) -> str:
     """The best available language for the header (`zh-CN` and `zh-Hans` give `zh`, `es-419`
-    gives `es`, `*` gives English); English when none of the ranges is available."""
+    gives `es`, `*` gives English); English when none of the ranges is available.
+
+    Every Chinese range gives `zh`, whose catalogs are Simplified Chinese: a reader asking for
+    Traditional Chinese (`zh-Hant`, `zh-TW`, `zh-HK`) reads Simplified more readily than the
+    English fallback, and the answer says what it is (`Content-Language: zh-Hans`)."""
     for tag in preferences(header):
         if tag == "*":
             return SOURCE_LANGUAGE

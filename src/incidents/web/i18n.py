@@ -21,7 +21,7 @@ from jinja2 import pass_context
 from jinja2.runtime import Context
 from litestar.connection import ASGIConnection
 
-from incidents.languages import LANGUAGES, RIGHT_TO_LEFT, SOURCE_LANGUAGE
+from incidents.languages import LANGUAGES, RIGHT_TO_LEFT, SOURCE_LANGUAGE, language_tag
 from incidents.languages.messages import translations
 from incidents.languages.negotiation import negotiate
 
@@ -39,9 +39,6 @@ ENDONYMS = {
     "ru": "Русский",
     "es": "Español",
 }
-# The `lang` attribute of a page: Chinese is written in simplified characters (which also
-# selects the right fonts and line-breaking rules in browsers).
-HTML_LANG = {"zh": "zh-Hans"}
 
 
 # The request's catalog for what renders without the page's context: macros imported into a
@@ -92,7 +89,9 @@ def language_of(connection: ASGIConnection[Any, Any, Any, Any]) -> str:
 
 
 def html_lang(language: str) -> str:
-    return HTML_LANG.get(language, language)
+    """A page's `lang`: Chinese is written in simplified characters (which also selects the
+    right fonts and line-breaking rules in browsers)."""
+    return language_tag(language)
 
 
 def direction(language: str) -> str:

@@ -132,6 +132,7 @@ def page(
             **in_page_language(context or {}, language["language"]),
         },
         status_code=status_code,
-        headers=dict(headers or {}),
+        # What the page is written in (zh-Hans for Chinese, whatever Chinese was asked for).
+        headers={"Content-Language": language["html_lang"], **(headers or {})},
         media_type="text/html",
     )
