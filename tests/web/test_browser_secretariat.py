@@ -95,7 +95,7 @@ async def test_reviewing_with_javascript_off(browser: Browser, live_site: LiveSi
     await page.get_by_role("link", name=report["ref"]).click()
     await page.get_by_role("button", name="Start review").click()
     await page.wait_for_load_state()
-    assert await page.locator("dl.facts dd").first.inner_text() == "under_review"
+    assert await page.locator("dl.facts dd").first.inner_text() == "under review"
     await page.get_by_role("button", name="Reject").click()
     field = page.get_by_label("Reason for rejecting")
     assert await field.get_attribute("aria-invalid") == "true"

@@ -59,6 +59,12 @@ async def test_starting_accepting_and_rejecting_with_a_reason(
     started = await _post(client, f"/review/{one}/start", f"/review/{one}")
     assert started.status_code == 303
     assert (await _report(client, members, one))["status"] == "under_review"
+    # The page words the stored code (under_review) for a reader, in the page's language.
+    shown = await client.get(f"/review/{one}")
+    assert "<dd>under review</dd>" in shown.text
+    assert "under_review" not in re.sub(r"<[^>]*>", "", shown.text)
+    french = await client.get(f"/review/{one}", headers={"Accept-Language": "fr"})
+    assert "<dd>en cours d’examen</dd>" in french.text
     accepted = await _post(client, f"/review/{one}/accept", f"/review/{one}")
     assert accepted.status_code == 303
     assert (await _report(client, members, one))["status"] == "accepted"

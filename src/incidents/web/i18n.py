@@ -129,6 +129,11 @@ def _npgettext(
     return _context_translations(context).npgettext(message_context, singular, plural, count)
 
 
+def context_translations(context: Context) -> gettext.NullTranslations:
+    """The catalog of the request a template renders for (for filters)."""
+    return _context_translations(context)
+
+
 TEMPLATE_CALLABLES = {
     "gettext": _gettext,
     "ngettext": _ngettext,

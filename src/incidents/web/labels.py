@@ -76,21 +76,56 @@ def in_page_language(context: Mapping[str, Any], language: str) -> dict[str, Any
     return out
 
 
-# Words stored as values (statuses, event types, kinds) that pages show through gettext.
-VALUE_WORDS = (
-    N_("draft"),
-    N_("submitted"),
-    N_("under_review"),
-    N_("accepted"),
-    N_("rejected"),
-    N_("withdrawn"),
-    N_("incident"),
-    N_("hazard"),
-    N_("regulator"),
-    N_("research"),
-    N_("secretariat"),
-    N_("source"),
-    N_("published"),
-    N_("superseded"),
-    N_("retracted"),
-)
+# Every coded value a page shows (statuses, event types, organization kinds, deadline states,
+# modes, kinds of taxonomy change), with the words a reader knows: English message ids that the
+# `web` catalog translates. A page shows a code through the `coded` filter, never as it is stored.
+VALUE_LABELS: dict[str, str] = {
+    # a report's status
+    "draft": N_("draft"),
+    "submitted": N_("submitted"),
+    "under_review": N_("under review"),
+    "accepted": N_("accepted"),
+    "rejected": N_("rejected"),
+    "withdrawn": N_("withdrawn"),
+    # a report's event type
+    "incident": N_("incident"),
+    "hazard": N_("hazard"),
+    # an organization's kind
+    "regulator": N_("regulator"),
+    "research": N_("research body"),
+    "secretariat": N_("secretariat"),
+    "source": N_("data source"),
+    # a brief's status
+    "queued": N_("queued"),
+    "running": N_("being made"),
+    "failed": N_("failed"),
+    "approved": N_("approved"),
+    "published": N_("published"),
+    "superseded": N_("superseded"),
+    "retracted": N_("retracted"),
+    # a reporting deadline's state
+    "met": N_("met"),
+    "late": N_("late"),
+    "due": N_("due"),
+    "overdue": N_("overdue"),
+    # an audit run's mode
+    "full": N_("full"),
+    "incremental": N_("incremental"),
+    # a change between taxonomy versions
+    "added": N_("added"),
+    "retired": N_("retired"),
+    "relabelled": N_("relabelled"),
+    "redefined": N_("redefined"),
+    "moved": N_("moved"),
+    "crosswalk": N_("crosswalk"),
+    # a figure's protection in a brief
+    "below_k": N_("fewer than k"),
+    "withheld": N_("withheld"),
+}
+
+
+def value_label(code: str | None) -> str:
+    """The English words (a message id) for a coded value; a code not listed as it is."""
+    if code is None:
+        return ""
+    return VALUE_LABELS.get(code, code)

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
+from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 from jinja2 import (
@@ -27,11 +28,12 @@ from markupsafe import Markup
 from incidents.web.i18n import (
     ENDONYMS,
     TEMPLATE_CALLABLES,
+    context_translations,
     direction,
     html_lang,
     language_of,
 )
-from incidents.web.labels import in_page_language
+from incidents.web.labels import in_page_language, value_label
 from incidents.web.pages import layout_context
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -77,6 +79,24 @@ def day(context: Context, value: date | datetime | str | None, style: str = "med
     return format_date(value, style, locale=_locale_of(context))
 
 
+@pass_context
+def coded(context: Context, value: str | None) -> str:
+    """A stored code (``under_review``, ``hazard``, ``overdue``...) as words, in the page's
+    language."""
+    return context_translations(context).gettext(value_label(value)) if value else ""
+
+
+@pass_context
+def language_name(context: Context, code: str | None) -> str:
+    """A BCP 47 tag as the language's name in the page's language (``fr`` -> "French")."""
+    if not code:
+        return ""
+    try:
+        return Locale.parse(code.replace("-", "_")).get_display_name(_locale_of(context)) or code
+    except (ValueError, UnknownLocaleError):
+        return code
+
+
 def environment(extra_directories: Sequence[Path] = ()) -> Environment:
     env = Environment(
         loader=FileSystemLoader([TEMPLATES, *extra_directories]),
@@ -93,6 +113,8 @@ def environment(extra_directories: Sequence[Path] = ()) -> Environment:
     env.filters["tlp"] = tlp_label
     env.filters["number"] = number
     env.filters["day"] = day
+    env.filters["coded"] = coded
+    env.filters["language_name"] = language_name
     env.globals["endonyms"] = ENDONYMS
     env.globals["lang_tag"] = html_lang
     env.globals["static"] = lambda name: f"{STATIC_PATH}/{name}"
