@@ -206,11 +206,6 @@ async def _overflow(page: Page, viewport: dict[str, int]) -> list[str]:
     return found
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect (briefs' HTML, not the web pages): the Arabic brief is wider than a "
-    "390 px phone; reported to the lead",
-)
 async def test_the_arabic_brief_fits_a_phone(
     browser: Browser, live_site: LiveSite, published_briefs: dict[str, str]
 ) -> None:

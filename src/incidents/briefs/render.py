@@ -31,6 +31,8 @@ def chart_set(words: Words) -> dict[str, str]:
 def _charts(words: Words) -> dict[str, str]:
     data, _ = words.data, words.gettext
     tables = data.tables
+    rtl = words.direction == "rtl"
+    nothing = _("Nothing to show.")
     charts_svg = {
         "trend": charts.line(
             "trend",
@@ -40,6 +42,7 @@ def _charts(words: Words) -> dict[str, str]:
                 for row in tables["trend"]
             ],
             unit=_("incidents"),
+            rtl=rtl,
         ),
         "domains": charts.bars(
             "domains",
@@ -57,6 +60,8 @@ def _charts(words: Words) -> dict[str, str]:
                 for row in tables["harm_domains"]
             ],
             legend=(data.period, _("previous period")),
+            rtl=rtl,
+            nothing=nothing,
         ),
     }
     for name, title in (
@@ -77,6 +82,8 @@ def _charts(words: Words) -> dict[str, str]:
                     for row in tables[name]
                 ],
                 legend=(data.period, _("a year before")),
+                rtl=rtl,
+                nothing=nothing,
             )
     if "countries" in tables:
         shown = [row for row in tables["countries"] if row["status"] == "published"]
@@ -84,6 +91,8 @@ def _charts(words: Words) -> dict[str, str]:
             "countries",
             _("Affected countries with the most incidents"),
             [(words.label("country", row["country"]), row["incidents"], "") for row in shown[:15]],
+            rtl=rtl,
+            nothing=nothing,
         )
     charts_svg["severity"] = charts.bars(
         "severity",
@@ -96,6 +105,8 @@ def _charts(words: Words) -> dict[str, str]:
             )
             for row in tables["severity"]
         ],
+        rtl=rtl,
+        nothing=nothing,
     )
     charts_svg["pairs"] = charts.bars(
         "pairs",
@@ -108,6 +119,8 @@ def _charts(words: Words) -> dict[str, str]:
             )
             for row in tables["country_pairs"]
         ],
+        rtl=rtl,
+        nothing=nothing,
     )
     timely = tables["timeliness"][0]
     charts_svg["timeliness"] = charts.bars(
@@ -122,6 +135,8 @@ def _charts(words: Words) -> dict[str, str]:
             for days in (2, 10, 15)
         ],
         percent=True,
+        rtl=rtl,
+        nothing=nothing,
     )
     return charts_svg
 
