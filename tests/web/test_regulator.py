@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import pytest
 
 from incidents.app import App
 from incidents.web.deadlines import art73_deadline
@@ -300,3 +301,53 @@ def test_art73_deadlines_follow_the_category_and_deaths() -> None:
     assert deadline.days == 15
     assert art73_deadline({"eu_serious_incident": [], "detected_on": "2026-06-01"}, today) is None
     assert art73_deadline({"eu_serious_incident": ["c"], "occurred_on": "2026-05"}, today) is None
+
+
+@pytest.mark.parametrize(
+    ("language", "missing"),
+    [
+        ("ar", "حقل مطلوب مفقود"),
+        ("zh", "缺少必填字段"),
+        ("fr", "Champ obligatoire manquant"),
+        ("ru", "Не заполнено обязательное поле"),
+        ("es", "Falta un campo obligatorio"),
+    ],
+)
+async def test_form_errors_are_shown_in_the_pages_language(
+    client: httpx.AsyncClient, members: Members, app: App, language: str, missing: str
+) -> None:
+    """The API's reasons beside the fields, in the page's language: none of its English words is
+    left (the values they carry, a code or a limit, are kept); the API itself stays English."""
+    await sign_in(client, members.regulator.key)
+    client.cookies.set("incidents_lang", language)
+    bad = _form(
+        title="",
+        summary=" ",
+        harm_domain="9.9",
+        deaths="many",
+        people_affected="-3",
+        affected_jurisdictions="Atlantis",
+        source_url="not a url",
+        occurred_on="2026-02-30",
+        detected_on="2999-01-01",
+        language="not a language!",
+        event_type="hazard",
+        severity="hazard",
+        ai_system_name="x" * 301,
+    )
+    answer = await _post_form(client, "/file", bad)
+    assert answer.status_code == 422
+    shown = _page_errors(answer.text)
+    assert missing in shown["title"]
+    body = raw_create(values_of(bad), app.state.taxonomy.current, "submitted")
+    api = await client.post("/api/v1/reports", json=body, headers=members.regulator.headers)
+    english = [error["message"] for error in api.json()["errors"]]
+    assert "Required field is missing" in english
+    assert len([m for messages in shown.values() for m in messages]) == len(english)
+    for messages in shown.values():
+        for message in messages:
+            assert message not in english, message
+    # The values a reason carries are kept as given: the unknown code, the impossible date.
+    page_text = " ".join(m for messages in shown.values() for m in messages)
+    assert "'9.9'" in page_text
+    assert "'2026-02-30'" in page_text

@@ -10,7 +10,7 @@ listed at the top, so nothing the API said is ever dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 import msgspec
@@ -49,6 +49,19 @@ class FormErrors:
     def __call__(self, field: str) -> list[str]:
         """The messages for one field (for templates: ``errors('title')``)."""
         return self._by_field.get(field, [])
+
+    def translated(self, translate: Callable[[str], str]) -> FormErrors:
+        """The same errors, each message passed through ``translate`` (the page's language)."""
+        found = FormErrors()
+        found.all = [msgspec.structs.replace(e, message=translate(e.message)) for e in self.all]
+        found.unplaced = [
+            msgspec.structs.replace(e, message=translate(e.message)) for e in self.unplaced
+        ]
+        found._by_field = {
+            field: [translate(message) for message in messages]
+            for field, messages in self._by_field.items()
+        }
+        return found
 
     def placed(self) -> list[tuple[str, str]]:
         """(field, message) pairs for the error summary, each linking to its field."""

@@ -21,7 +21,7 @@ from incidents.pagination import Cursor
 from incidents.reports import exports
 from incidents.reports.filters import FILTERS, Filters, compile_filters
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.web.i18n import N_, translations_of
+from incidents.web.i18n import N_, direction, language_of, translations_of
 from incidents.web.labels import Labels
 from incidents.web.listing import MEMBER_FACETS, list_view
 from incidents.web.pages import MEMBERS, NavItem, PageGroup, require
@@ -57,7 +57,13 @@ async def _trend_chart(
         for row in table.totals.to_dicts()
         if not row["year_only"]
     ]
-    svg = charts.line("explore-trend", gettext("Incidents per quarter"), points)
+    svg = charts.line(
+        "explore-trend",
+        gettext("Incidents per quarter"),
+        points,
+        unit=gettext("incidents"),
+        rtl=direction(language_of(request)) == "rtl",
+    )
     method = source.method
     return Markup(svg), method.describe() if method else None  # noqa: S704  # charts escape text
 

@@ -25,9 +25,11 @@ from litestar.response import Template
 from litestar.template.config import TemplateConfig
 from markupsafe import Markup
 
+from incidents.web.forms import FormErrors
 from incidents.web.i18n import (
     ENDONYMS,
     TEMPLATE_CALLABLES,
+    catalog,
     context_translations,
     direction,
     html_lang,
@@ -35,6 +37,7 @@ from incidents.web.i18n import (
 )
 from incidents.web.labels import in_page_language, value_label
 from incidents.web.pages import layout_context
+from incidents.web.reasons import reason_in
 
 TEMPLATES = Path(__file__).with_name("templates")
 STATIC = Path(__file__).with_name("static")
@@ -135,6 +138,17 @@ def _language_context(request: Request[Any, Any, Any]) -> dict[str, str]:
     }
 
 
+def _reasons_in(context: dict[str, Any], language: str) -> dict[str, Any]:
+    """The form errors of a page's context with the API's reasons in the page's language."""
+    translations = catalog(language)
+    for name, value in context.items():
+        if isinstance(value, FormErrors):
+            context[name] = value.translated(
+                lambda message: reason_in(message, translations, language)
+            )
+    return context
+
+
 def page(
     request: Request[Any, Any, Any],
     template: str,
@@ -151,7 +165,9 @@ def page(
         context={
             **layout_context(request),
             **language,
-            **in_page_language(context or {}, language["language"]),
+            **_reasons_in(
+                in_page_language(context or {}, language["language"]), language["language"]
+            ),
         },
         status_code=status_code,
         # What the page is written in (zh-Hans for Chinese, whatever Chinese was asked for).
