@@ -3,6 +3,7 @@ translated, numbers per locale; a PDF whose fonts come from wheels and cover Ara
 
 from __future__ import annotations
 
+import html
 import io
 import re
 from types import SimpleNamespace
@@ -114,3 +115,31 @@ async def test_the_api_makes_a_brief_in_the_language_asked(
     page = (await live.get(f"{location}/brief.html", headers=secretariat)).text
     assert '<html lang="ar" dir="rtl">' in page
     assert "مسودة: غير معتمدة للتعميم" in page  # "Draft: not approved for circulation"
+
+
+def _text(page: str) -> str:
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).lower().split())
+
+
+@pytest.mark.parametrize("language", ["ar", "zh", "fr", "ru", "es"])
+async def test_the_method_notes_are_in_the_briefs_language(
+    brief_data: bytes, language: str
+) -> None:
+    """No English sentence of the method notes is left in a brief in another language: no run
+    of four English words of them appears in its text (numbers and names such as HiGHS or
+    Benjamini-Hochberg are no English sentence, and are left out of the runs)."""
+    data = msgspec.json.decode(brief_data, type=BriefData)
+    english_page = _text(documents(_row("en"), brief_data)["html"].decode())
+    runs: set[str] = set()
+    for note in data.notes:
+        for stretch in re.split(r"[^a-z ]+", note.lower().replace("highs", "")):
+            words = stretch.split()
+            runs |= {" ".join(words[start : start + 4]) for start in range(len(words) - 3)}
+    assert len(runs) > 100
+    assert sum(run in english_page for run in runs) == len(runs)  # the runs are the page's
+    page = _text(documents(_row(language), brief_data)["html"].decode())
+    left = sorted(run for run in runs if run in page)
+    assert left == [], left
+    # The notes are worded from the brief's own parameters: k and the noise are there.
+    words = Words(data, language)
+    assert words.band() in page

@@ -10,8 +10,11 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from incidents.briefs.markdown import blocks
+from incidents.briefs.notes import Wording, worded
 from incidents.briefs.words import MISSING, Words
-from incidents.languages import language_tag
+from incidents.languages import SOURCE_LANGUAGE, language_tag
+from incidents.languages.messages import translations
+from incidents.trends.protection import Method
 
 if TYPE_CHECKING:
     pass
@@ -246,6 +249,18 @@ def _tables(words: Words) -> list[dict[str, Any]]:
     return found
 
 
+def method_notes(words: Words) -> list[str]:
+    """The method notes in the brief's language: the stored English ones, or the same notes
+    worded again from the parameters the data keeps."""
+    data = words.data
+    if words.language == SOURCE_LANGUAGE:
+        return data.notes
+    wording = Wording(translations(words.language), words.number, words.share, words.decimal)
+    method = Method(k=data.protection.k, noise=data.protection.noise)
+    elapsed = data.days_compared if data.provisional else None
+    return worded(data.period_kind, data.period, method, data.audit, elapsed, wording)
+
+
 def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
     """Every word and figure of the brief, formatted once for both documents, in its language."""
     data, _ = words.data, words.gettext
@@ -311,7 +326,7 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
         if year_only
         else None,
         "tables": _tables(words),
-        "notes": data.notes,
+        "notes": method_notes(words),
         "audit": _("passed") if data.audit.passed else _("FAILED"),
         "footer": _("Input snapshot sha256 {input} · data sha256 {data}").format(
             input=data.input_hash, data=data_hash
@@ -325,8 +340,5 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
             "charts": _("Charts"),
             "method": _("Method notes and caveats"),
             "none": _("None"),
-            "notes_untranslated": None
-            if words.language == "en"
-            else _("The method notes below are in English: their translation awaits."),
         },
     }

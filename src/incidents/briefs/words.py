@@ -55,6 +55,12 @@ class Words:
             return f"{value:,}"
         return format_decimal(value, locale=self.language)
 
+    def decimal(self, value: float) -> str:
+        """A figure with one decimal (7.3, 7,3)."""
+        if self.language == SOURCE_LANGUAGE:
+            return f"{value:.1f}"
+        return format_decimal(value, format="#,##0.0", locale=self.language)
+
     def count(self, value: int | None, status: str) -> str:
         if status == "withheld":
             return self.gettext("withheld")
