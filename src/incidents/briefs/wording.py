@@ -258,7 +258,8 @@ def method_notes(words: Words) -> list[str]:
     wording = Wording(translations(words.language), words.number, words.share, words.decimal)
     method = Method(k=data.protection.k, noise=data.protection.noise)
     elapsed = data.days_compared if data.provisional else None
-    return worded(data.period_kind, data.period, method, data.audit, elapsed, wording)
+    period = words.isolated(data.period)
+    return worded(data.period_kind, period, method, data.audit, elapsed, wording)
 
 
 def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
@@ -287,7 +288,7 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
         part
         for part in (
             editorial.issuing_body,
-            _("issued {date}").format(date=editorial.issued_on.isoformat())
+            _("issued {date}").format(date=words.isolated(editorial.issued_on.isoformat()))
             if editorial.issued_on
             else None,
             _("version {version}").format(version=editorial.version) if editorial.version else None,
@@ -297,7 +298,7 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
     # The computed title is always this sentence; it is worded here, in the brief's language.
     title = data.title
     if title == f"AI incident risk brief {data.period}":
-        title = _("AI incident risk brief {period}").format(period=data.period)
+        title = _("AI incident risk brief {period}").format(period=words.isolated(data.period))
     return {
         "title": title,
         "issued": issued,
@@ -310,11 +311,11 @@ def view(words: Words, editorial: Editorial, data_hash: str) -> dict[str, Any]:
             version=data.taxonomy_version,
             band=words.band(),
             noise=data.protection.noise,
-            date=data.as_of.isoformat(),
+            date=words.isolated(data.as_of.isoformat()),
         ),
         "provisional": _(
             "PROVISIONAL: {period} is not over; each period is compared on its first {days} days"
-        ).format(period=data.period, days=data.days_compared)
+        ).format(period=words.isolated(data.period), days=data.days_compared)
         if data.provisional
         else None,
         "banner": banner,

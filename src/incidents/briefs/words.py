@@ -55,6 +55,12 @@ class Words:
             return f"{value:,}"
         return format_decimal(value, locale=self.language)
 
+    def isolated(self, text: str) -> str:
+        """A period or an ISO date kept left to right inside right-to-left words (a Unicode
+        isolate): otherwise an Arabic sentence shows 2026-Q2 as Q2-2026 and 2026-11-29 as
+        29-11-2026."""
+        return f"\u2066{text}\u2069" if self.direction == "rtl" else text
+
     def decimal(self, value: float) -> str:
         """A figure with one decimal (7.3, 7,3)."""
         if self.language == SOURCE_LANGUAGE:
