@@ -158,6 +158,10 @@ async def test_filing_search_and_briefs_in_each_language(
         title = page.locator("#field-title")
         assert await title.get_attribute("aria-invalid") == "true"
         assert await page.locator("#error-title-1").is_visible()
+        # The API's reason, in the page's language (the API's own words in English).
+        assert await page.locator("#error-title-1").inner_text() == words(
+            "Required field is missing"
+        )
         assert await page.locator("#field-ai_system_name").input_value() == "BenefitBot"
         await _check(page, axe_source, language, "file-errors")
         filed_title = f"Benefits chatbot wrongly ends payments ({language})"
