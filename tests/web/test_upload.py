@@ -109,6 +109,10 @@ async def test_good_rows_alone_and_the_rejected_rows_reimport_once_corrected(
     assert re.search(r"<tr><td>3</td><td>Opened</td>", preview.text)
     assert re.search(r"<tr><td>4</td><td>Countries</td>", preview.text)
     assert "Import the good rows" in preview.text
+    # The same problems in the page's language, the values as given.
+    french = await client.get(f"/upload/{upload_id}", headers={"Accept-Language": "fr"})
+    assert "&#39;Atlantis&#39; n’a pas de correspondance" in french.text
+    assert "&#39;2026-04-02&#39; ne suit pas le format %d/%m/%Y" in french.text
 
     # All or nothing: nothing.
     refused = await _confirm(client, upload_id, "all")

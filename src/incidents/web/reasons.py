@@ -202,6 +202,26 @@ REASONS: Final[tuple[tuple[re.Pattern[str], str], ...]] = tuple(
             r"Reports are filed all or nothing: correct and resend",
             N_("Reports are filed all or nothing: correct and resend"),
         ),
+        # A batch upload's rows (importers/records.py, translate.py, dates.py).
+        (_CODE + r" is not a whole number", N_("%(code)s is not a whole number")),
+        (r"Must not be negative", N_("Must not be negative")),
+        (r"No value \(and no default\)", N_("No value (and no default)")),
+        (r"Not a YYYY-MM-DD date", N_("Not a YYYY-MM-DD date")),
+        (
+            r"A harm type without a harm domain would be lost: give the domain",
+            N_("A harm type without a harm domain would be lost: give the domain"),
+        ),
+        (_CODE + r" is not a TLP level", N_("%(code)s is not a TLP level")),
+        (_CODE + r" is not a status", N_("%(code)s is not a status")),
+        (_CODE + r" is also row (?P<row>\d+)", N_("%(code)s is also row %(row)s")),
+        (_CODE + r" has no mapping", N_("%(code)s has no mapping")),
+        (_CODE + r" does not match (?P<pattern>.+)", N_("%(code)s does not match %(pattern)s")),
+        (
+            _CODE + r" is not a date \(a year, a month and year, or a full date\)",
+            N_("%(code)s is not a date (a year, a month and year, or a full date)"),
+        ),
+        (r"Not a JSON array", N_("Not a JSON array")),
+        (r"Unreadable line", N_("Unreadable line")),
     )
 )
 

@@ -90,6 +90,12 @@ def coded(context: Context, value: str | None) -> str:
 
 
 @pass_context
+def reason(context: Context, message: str) -> str:
+    """One of the API's (English) reasons in the page's language (`web/reasons.py`)."""
+    return reason_in(message, context_translations(context), _locale_of(context))
+
+
+@pass_context
 def language_name(context: Context, code: str | None) -> str:
     """A BCP 47 tag as the language's name in the page's language (``fr`` -> "French")."""
     if not code:
@@ -117,6 +123,7 @@ def environment(extra_directories: Sequence[Path] = ()) -> Environment:
     env.filters["number"] = number
     env.filters["day"] = day
     env.filters["coded"] = coded
+    env.filters["reason"] = reason
     env.filters["language_name"] = language_name
     env.globals["endonyms"] = ENDONYMS
     env.globals["lang_tag"] = html_lang
