@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -49,7 +49,7 @@ are graded by how far they agree."""
 
 
 @functools.cache
-def _statement(kind: str | None, titles: bool) -> Select[Any]:
+def probe_statement(kind: str | None, titles: bool) -> Select[Any]:
     """The candidates query for one kind of viewer, built once: everything that varies between
     calls is a bound parameter, so SQLAlchemy neither rebuilds nor re-keys it per request."""
     scope = [
@@ -106,6 +106,68 @@ def _lowered(name: str | None) -> str | None:
     return name.strip().lower() if name and name.strip() else None
 
 
+def probe_parameters(
+    principal: Principal | None,
+    *,
+    title: str,
+    system: str | None,
+    developer: str | None,
+    occurred_on: date,
+    precision: str,
+    exclude_incident: uuid.UUID | None,
+    exclude_report: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The values of `probe_statement`'s parameters for one report."""
+    window = WINDOW.get(precision, WINDOW["day"])
+    return {
+        "viewer": principal.organization_id if principal else None,
+        "exclude": exclude_incident,
+        "exclude_report": exclude_report,
+        "day": occurred_on,
+        "start": occurred_on - window,
+        "end": occurred_on + window,
+        "title": title,
+        "system": _lowered(system),
+        "developer": _lowered(developer),
+    }
+
+
+def ranked(
+    rows: Iterable[Any],
+    *,
+    system: str | None,
+    developer: str | None,
+    occurred_on: date,
+    precision: str,
+    jurisdictions: Sequence[str],
+    harm_domains: Sequence[str] = (),
+    sectors: Sequence[str] = (),
+    people_affected: int | None = None,
+    limit: int = 5,
+) -> list[Candidate]:
+    """The probe's rows (with the columns of `probe_statement`, by attribute) scored and ranked:
+    each incident as its best report, those under the threshold left out."""
+    probe = _Probe(
+        system,
+        developer,
+        occurred_on,
+        WINDOW.get(precision, WINDOW["day"]),
+        set(jurisdictions),
+        set(harm_domains),
+        set(sectors),
+        people_affected,
+    )
+    best: dict[uuid.UUID, Candidate] = {}
+    for row in rows:
+        candidate = _score(row, probe)
+        if candidate.score < THRESHOLD:
+            continue
+        known = best.get(row.incident_id)
+        if known is None or candidate.score > known.score:
+            best[row.incident_id] = candidate
+    return sorted(best.values(), key=lambda item: (-item.score, item.incident.ref))[:limit]
+
+
 async def find_similar(
     connection: AsyncConnection,
     principal: Principal | None,
@@ -126,44 +188,33 @@ async def find_similar(
 ) -> list[Candidate]:
     """Incidents like the one described; ``titles=False`` skips the trigram probe (filing);
     ``exclude_report`` leaves one report out (the one being compared, when it is stored)."""
-    window = WINDOW.get(precision, WINDOW["day"])
-    start, end = occurred_on - window, occurred_on + window
     rows = (
         await connection.execute(
-            _statement(principal.kind if principal else None, titles),
-            {
-                "viewer": principal.organization_id if principal else None,
-                "exclude": exclude_incident,
-                "exclude_report": exclude_report,
-                "day": occurred_on,
-                "start": start,
-                "end": end,
-                "title": title,
-                "system": _lowered(system),
-                "developer": _lowered(developer),
-            },
+            probe_statement(principal.kind if principal else None, titles),
+            probe_parameters(
+                principal,
+                title=title,
+                system=system,
+                developer=developer,
+                occurred_on=occurred_on,
+                precision=precision,
+                exclude_incident=exclude_incident,
+                exclude_report=exclude_report,
+            ),
         )
     ).all()
-    probe = _Probe(
-        system,
-        developer,
-        occurred_on,
-        window,
-        set(jurisdictions),
-        set(harm_domains),
-        set(sectors),
-        people_affected,
+    return ranked(
+        rows,
+        system=system,
+        developer=developer,
+        occurred_on=occurred_on,
+        precision=precision,
+        jurisdictions=jurisdictions,
+        harm_domains=harm_domains,
+        sectors=sectors,
+        people_affected=people_affected,
+        limit=limit,
     )
-    best: dict[uuid.UUID, Candidate] = {}
-    for row in rows:
-        candidate = _score(row, probe)
-        if candidate.score < THRESHOLD:
-            continue
-        known = best.get(row.incident_id)
-        if known is None or candidate.score > known.score:
-            best[row.incident_id] = candidate
-    ranked = sorted(best.values(), key=lambda item: (-item.score, item.incident.ref))
-    return ranked[:limit]
 
 
 class _Probe(NamedTuple):
