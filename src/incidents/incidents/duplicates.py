@@ -157,15 +157,17 @@ def ranked(
         set(sectors),
         people_affected,
     )
-    best: dict[uuid.UUID, Candidate] = {}
+    # Scores first; the reasons (strings) only for the candidates answered.
+    best: dict[uuid.UUID, tuple[float, Any]] = {}
     for row in rows:
-        candidate = _score(row, probe)
-        if candidate.score < THRESHOLD:
+        score = round(_score(row, probe), 3)
+        if score < THRESHOLD:
             continue
         known = best.get(row.incident_id)
-        if known is None or candidate.score > known.score:
-            best[row.incident_id] = candidate
-    return sorted(best.values(), key=lambda item: (-item.score, item.incident.ref))[:limit]
+        if known is None or score > known[0]:
+            best[row.incident_id] = (score, row)
+    ranking = sorted(best.values(), key=lambda item: (-item[0], item[1].ref))[:limit]
+    return [_candidate(row, probe, score) for score, row in ranking]
 
 
 async def find_similar(
@@ -241,21 +243,24 @@ def _same(left: str | None, right: str | None) -> bool:
     return bool(left and right and left.strip().casefold() == right.strip().casefold())
 
 
-def _score(row: Any, probe: _Probe) -> Candidate:
-    reasons: list[str] = []
+def _score(row: Any, probe: _Probe, reasons: list[str] | None = None) -> float:
+    """A candidate report's score; with ``reasons``, what agrees is appended to it."""
     score = WEIGHTS["title"] * float(row.title_similarity)
-    if row.title_similarity >= THRESHOLD:
+    if reasons is not None and row.title_similarity >= THRESHOLD:
         reasons.append(f"similar title ({row.title_similarity:.2f})")
     if _same(row.ai_system_name, probe.system):
         score += WEIGHTS["system"]
-        reasons.append(f"same AI system: {row.ai_system_name}")
+        if reasons is not None:
+            reasons.append(f"same AI system: {row.ai_system_name}")
     if _same(row.developer, probe.developer):
         score += WEIGHTS["developer"]
-        reasons.append(f"same developer: {row.developer}")
+        if reasons is not None:
+            reasons.append(f"same developer: {row.developer}")
     apart = abs((row.occurred_on - probe.day).days)
     if apart <= probe.window.days:
         score += WEIGHTS["dates"] * (1 - apart / (probe.window.days + 1))
-        reasons.append(f"occurred close in time ({row.occurred_on.isoformat()})")
+        if reasons is not None:
+            reasons.append(f"occurred close in time ({row.occurred_on.isoformat()})")
     for name, mine, theirs, what in (
         ("countries", probe.countries, row.jurisdictions, "shared jurisdictions"),
         ("domains", probe.domains, row.harm_domains, "shared harm domains"),
@@ -264,13 +269,21 @@ def _score(row: Any, probe: _Probe) -> Candidate:
         share, shared = _agreement(mine, theirs)
         if shared:
             score += WEIGHTS[name] * share
-            reasons.append(f"{what}: {', '.join(shared)}")
+            if reasons is not None:
+                reasons.append(f"{what}: {', '.join(shared)}")
     if probe.people and row.people_affected == probe.people:
         score += WEIGHTS["people"]
-        reasons.append(f"same number of people affected: {probe.people:,}")
+        if reasons is not None:
+            reasons.append(f"same number of people affected: {probe.people:,}")
+    return score
+
+
+def _candidate(row: Any, probe: _Probe, score: float) -> Candidate:
+    reasons: list[str] = []
+    _score(row, probe, reasons)
     return Candidate(
         incident=Reference(id=row.incident_id, ref=row.ref),
-        score=round(score, 3),
+        score=score,
         reasons=reasons,
         title=row.title,
     )
