@@ -241,12 +241,17 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="the write benchmarks alone")
     parser.add_argument("which", choices=["single", "batch", "both"])
     parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument(
+        "--in-place",
+        action="store_true",
+        help="write into the registry itself (a copy of your own), not into a scratch copy",
+    )
     arguments = parser.parse_args()
     registry = ensure_registry(arguments.reports)
-    with scratch_copy(registry) as scratch:
+    with contextlib.nullcontext(registry) if arguments.in_place else scratch_copy(registry) as data:
         found: list[Result] = []
         if arguments.which in {"single", "both"}:
-            found += asyncio.run(single(scratch))
+            found += asyncio.run(single(data))
         if arguments.which in {"batch", "both"}:
-            found += asyncio.run(batch(scratch))
+            found += asyncio.run(batch(data))
     report(found, f"writes over {arguments.reports:,} reports")
