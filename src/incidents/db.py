@@ -316,6 +316,17 @@ async def current_generation(database: Database, name: str) -> int:
     return value
 
 
+async def driver_in_transaction(connection: AsyncConnection) -> Any:
+    """The asyncpg connection under ``connection``, in its transaction: SQLAlchemy sends BEGIN
+    only before the first statement it runs itself, so a statement sent straight to the driver
+    first would otherwise run on its own, outside the request's transaction."""
+    raw = await connection.get_raw_connection()
+    adapted: Any = raw.dbapi_connection
+    if connection.in_transaction() and getattr(adapted, "_transaction", True) is None:
+        await adapted._start_transaction()
+    return raw.driver_connection
+
+
 async def copy_rows(
     connection: AsyncConnection,
     table: str,

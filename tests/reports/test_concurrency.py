@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from incidents.app import create_app
 from incidents.audit.service import verify
@@ -106,3 +106,52 @@ async def test_concurrent_filers_keep_the_audit_chain_intact(live: Live) -> None
     async with live.database.connect() as connection:
         result = await verify(connection)
     assert result.ok, result.problems
+
+
+async def test_a_filing_writes_its_event_with_the_refs_drawn_and_a_conflict_writes_nothing(
+    live: Live,
+) -> None:
+    # One statement writes the rows and the audit event: the event names the refs PostgreSQL
+    # drew, whatever the title holds; a repeated external_ref writes no row and no event.
+    headers = live.members.regulator.headers
+    title = 'Gate @ref @incident mix-up, 100% "quoted" \\ and ünïcode'
+    first = await live.client.post(
+        "/api/v1/reports", json=report_payload(title=title, external_ref="X-1"), headers=headers
+    )
+    assert first.status_code == 201, first.text
+    report = first.json()["report"]
+    joined = await live.client.post(
+        "/api/v1/reports",
+        json=report_payload(title="Same event, second report", incident=report["incident"]["ref"]),
+        headers=headers,
+    )
+    assert joined.status_code == 201, joined.text
+    assert joined.json()["report"]["incident"] == report["incident"]
+    assert first.json()["possible_duplicates"] == []  # nothing filed before it
+    third = await live.client.post(
+        "/api/v1/reports", json=report_payload(title="Unrelated wording"), headers=headers
+    )
+    assert report["incident"]["ref"] in {
+        candidate["incident"]["ref"] for candidate in third.json()["possible_duplicates"]
+    }
+    again = await live.client.post(
+        "/api/v1/reports", json=report_payload(external_ref="X-1"), headers=headers
+    )
+    assert again.status_code == 409
+    async with live.database.connect() as connection:
+        events = (
+            await connection.execute(
+                text(
+                    "SELECT entity_id, after FROM audit_events "
+                    "WHERE action = 'report.created' ORDER BY seq"
+                )
+            )
+        ).all()
+        assert (await verify(connection)).ok
+    assert len(events) == 3
+    created = {row.entity_id: row.after for row in events}
+    assert created[report["id"]]["ref"] == report["ref"]
+    assert created[report["id"]]["incident"] == report["incident"]["ref"]
+    assert created[report["id"]]["title"] == title
+    second = joined.json()["report"]
+    assert created[second["id"]]["incident"] == report["incident"]["ref"]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import functools
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any, NamedTuple
 
@@ -49,7 +49,7 @@ are graded by how far they agree."""
 
 
 @functools.cache
-def _statement(kind: str | None, titles: bool) -> Select[Any]:
+def probe_statement(kind: str | None, titles: bool) -> Select[Any]:
     """The candidates query for one kind of viewer, built once: everything that varies between
     calls is a bound parameter, so SQLAlchemy neither rebuilds nor re-keys it per request."""
     scope = [
@@ -106,6 +106,70 @@ def _lowered(name: str | None) -> str | None:
     return name.strip().lower() if name and name.strip() else None
 
 
+def probe_parameters(
+    principal: Principal | None,
+    *,
+    title: str,
+    system: str | None,
+    developer: str | None,
+    occurred_on: date,
+    precision: str,
+    exclude_incident: uuid.UUID | None,
+    exclude_report: uuid.UUID | None = None,
+) -> dict[str, Any]:
+    """The values of `probe_statement`'s parameters for one report."""
+    window = WINDOW.get(precision, WINDOW["day"])
+    return {
+        "viewer": principal.organization_id if principal else None,
+        "exclude": exclude_incident,
+        "exclude_report": exclude_report,
+        "day": occurred_on,
+        "start": occurred_on - window,
+        "end": occurred_on + window,
+        "title": title,
+        "system": _lowered(system),
+        "developer": _lowered(developer),
+    }
+
+
+def ranked(
+    rows: Iterable[Any],
+    *,
+    system: str | None,
+    developer: str | None,
+    occurred_on: date,
+    precision: str,
+    jurisdictions: Sequence[str],
+    harm_domains: Sequence[str] = (),
+    sectors: Sequence[str] = (),
+    people_affected: int | None = None,
+    limit: int = 5,
+) -> list[Candidate]:
+    """The probe's rows (with the columns of `probe_statement`, by attribute) scored and ranked:
+    each incident as its best report, those under the threshold left out."""
+    probe = _Probe(
+        system,
+        developer,
+        occurred_on,
+        WINDOW.get(precision, WINDOW["day"]),
+        set(jurisdictions),
+        set(harm_domains),
+        set(sectors),
+        people_affected,
+    )
+    # Scores first; the reasons (strings) only for the candidates answered.
+    best: dict[uuid.UUID, tuple[float, Any]] = {}
+    for row in rows:
+        score = round(_score(row, probe), 3)
+        if score < THRESHOLD:
+            continue
+        known = best.get(row.incident_id)
+        if known is None or score > known[0]:
+            best[row.incident_id] = (score, row)
+    ranking = sorted(best.values(), key=lambda item: (-item[0], item[1].ref))[:limit]
+    return [_candidate(row, probe, score) for score, row in ranking]
+
+
 async def find_similar(
     connection: AsyncConnection,
     principal: Principal | None,
@@ -126,44 +190,33 @@ async def find_similar(
 ) -> list[Candidate]:
     """Incidents like the one described; ``titles=False`` skips the trigram probe (filing);
     ``exclude_report`` leaves one report out (the one being compared, when it is stored)."""
-    window = WINDOW.get(precision, WINDOW["day"])
-    start, end = occurred_on - window, occurred_on + window
     rows = (
         await connection.execute(
-            _statement(principal.kind if principal else None, titles),
-            {
-                "viewer": principal.organization_id if principal else None,
-                "exclude": exclude_incident,
-                "exclude_report": exclude_report,
-                "day": occurred_on,
-                "start": start,
-                "end": end,
-                "title": title,
-                "system": _lowered(system),
-                "developer": _lowered(developer),
-            },
+            probe_statement(principal.kind if principal else None, titles),
+            probe_parameters(
+                principal,
+                title=title,
+                system=system,
+                developer=developer,
+                occurred_on=occurred_on,
+                precision=precision,
+                exclude_incident=exclude_incident,
+                exclude_report=exclude_report,
+            ),
         )
     ).all()
-    probe = _Probe(
-        system,
-        developer,
-        occurred_on,
-        window,
-        set(jurisdictions),
-        set(harm_domains),
-        set(sectors),
-        people_affected,
+    return ranked(
+        rows,
+        system=system,
+        developer=developer,
+        occurred_on=occurred_on,
+        precision=precision,
+        jurisdictions=jurisdictions,
+        harm_domains=harm_domains,
+        sectors=sectors,
+        people_affected=people_affected,
+        limit=limit,
     )
-    best: dict[uuid.UUID, Candidate] = {}
-    for row in rows:
-        candidate = _score(row, probe)
-        if candidate.score < THRESHOLD:
-            continue
-        known = best.get(row.incident_id)
-        if known is None or candidate.score > known.score:
-            best[row.incident_id] = candidate
-    ranked = sorted(best.values(), key=lambda item: (-item.score, item.incident.ref))
-    return ranked[:limit]
 
 
 class _Probe(NamedTuple):
@@ -190,21 +243,24 @@ def _same(left: str | None, right: str | None) -> bool:
     return bool(left and right and left.strip().casefold() == right.strip().casefold())
 
 
-def _score(row: Any, probe: _Probe) -> Candidate:
-    reasons: list[str] = []
+def _score(row: Any, probe: _Probe, reasons: list[str] | None = None) -> float:
+    """A candidate report's score; with ``reasons``, what agrees is appended to it."""
     score = WEIGHTS["title"] * float(row.title_similarity)
-    if row.title_similarity >= THRESHOLD:
+    if reasons is not None and row.title_similarity >= THRESHOLD:
         reasons.append(f"similar title ({row.title_similarity:.2f})")
     if _same(row.ai_system_name, probe.system):
         score += WEIGHTS["system"]
-        reasons.append(f"same AI system: {row.ai_system_name}")
+        if reasons is not None:
+            reasons.append(f"same AI system: {row.ai_system_name}")
     if _same(row.developer, probe.developer):
         score += WEIGHTS["developer"]
-        reasons.append(f"same developer: {row.developer}")
+        if reasons is not None:
+            reasons.append(f"same developer: {row.developer}")
     apart = abs((row.occurred_on - probe.day).days)
     if apart <= probe.window.days:
         score += WEIGHTS["dates"] * (1 - apart / (probe.window.days + 1))
-        reasons.append(f"occurred close in time ({row.occurred_on.isoformat()})")
+        if reasons is not None:
+            reasons.append(f"occurred close in time ({row.occurred_on.isoformat()})")
     for name, mine, theirs, what in (
         ("countries", probe.countries, row.jurisdictions, "shared jurisdictions"),
         ("domains", probe.domains, row.harm_domains, "shared harm domains"),
@@ -213,13 +269,21 @@ def _score(row: Any, probe: _Probe) -> Candidate:
         share, shared = _agreement(mine, theirs)
         if shared:
             score += WEIGHTS[name] * share
-            reasons.append(f"{what}: {', '.join(shared)}")
+            if reasons is not None:
+                reasons.append(f"{what}: {', '.join(shared)}")
     if probe.people and row.people_affected == probe.people:
         score += WEIGHTS["people"]
-        reasons.append(f"same number of people affected: {probe.people:,}")
+        if reasons is not None:
+            reasons.append(f"same number of people affected: {probe.people:,}")
+    return score
+
+
+def _candidate(row: Any, probe: _Probe, score: float) -> Candidate:
+    reasons: list[str] = []
+    _score(row, probe, reasons)
     return Candidate(
         incident=Reference(id=row.incident_id, ref=row.ref),
-        score=round(score, 3),
+        score=score,
         reasons=reasons,
         title=row.title,
     )

@@ -20,7 +20,6 @@ from incidents.errors import (
     ValidationFailed,
 )
 from incidents.ids import new_id
-from incidents.incidents.duplicates import find_similar
 from incidents.incidents.linking import linked_incident
 from incidents.incidents.schemas import Reference
 from incidents.members.schemas import OrganizationRef, Principal
@@ -29,14 +28,9 @@ from incidents.reports import schemas
 from incidents.reports.access import FILERS
 from incidents.reports.content import check, derive
 from incidents.reports.reading import etag, get_report
+from incidents.reports.single import file_one
 from incidents.reports.states import CORRECTABLE, Sharing, Status
-from incidents.reports.writer import (
-    Current,
-    NewReport,
-    ReportRow,
-    file_one,
-    write_revision,
-)
+from incidents.reports.writer import Current, NewReport, ReportRow, write_revision
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from incidents.validation import semantic_check
 
@@ -122,28 +116,12 @@ async def create_report(
     content = content_of(data)
     validated(content, version)
     derived = derive(content, version, principal.jurisdiction)
-    # The incidents room, once: the incident the filer names, and the incidents that look like
-    # this event (the one it joins left out: the new report is not written yet).
+    # The incident the filer names, if any.
     joined = None
     if data.incident is not None:
         linked = await linked_incident(connection, principal, data.incident)
         joined = (linked.id, linked.ref)
     incident_id = joined[0] if joined is not None else new_id()
-    candidates = await find_similar(
-        connection,
-        principal,
-        title=derived.title,
-        system=derived.ai_system_name,
-        developer=derived.developer,
-        occurred_on=derived.occurred_on,
-        precision=derived.occurred_precision,
-        jurisdictions=derived.jurisdictions,
-        exclude_incident=incident_id,
-        titles=False,
-        harm_domains=derived.harm_domains,
-        sectors=derived.sectors,
-        people_affected=derived.people_affected,
-    )
     item = NewReport(
         content=content,
         derived=derived,
@@ -153,13 +131,15 @@ async def create_report(
         external_ref=data.external_ref,
         incident=joined,
     )
+    # One round trip: the rows, the audit event and the duplicate probe (which leaves out the
+    # incident joined; the new report is not in the snapshot it reads).
     filed = await file_one(
         connection,
+        principal,
         actor_for(principal),
         item,
         report_id=new_id(),
         incident_id=incident_id,
-        organization_id=principal.organization_id,
         at=datetime.now(UTC),
     )
     if filed is None:
@@ -167,7 +147,7 @@ async def create_report(
     report = _report_from(
         filed.ref, content, filed.row, principal, (incident_id, filed.incident_ref)
     )
-    return schemas.Created(report=report, possible_duplicates=candidates)
+    return schemas.Created(report=report, possible_duplicates=filed.candidates)
 
 
 async def own_report(

@@ -1,8 +1,9 @@
 """The one writer of reports. A new report is the same rows whoever files it and however: its
 incident (unless it joins one), its report row, its first revision and an audit event, built
-here from a typed item. Filed alone they go in with one statement; in batches, imports and the
-synthetic generator they are copied (binary COPY) a buffer at a time. A correction or a changed
-re-import is a new revision, the derived columns and an audit event, written here too.
+here from a typed item. Filed alone they go in with one statement (single.py); in batches,
+imports and the synthetic generator they are copied (binary COPY) a buffer at a time. A
+correction or a changed re-import is a new revision, the derived columns and an audit event,
+written here too.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import TextClause, insert, text, update
+from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.audit.service import Actor, EventDraft, append
@@ -145,38 +146,6 @@ def creation_event(
     )
 
 
-def _filing_statement() -> TextClause:
-    """One statement for a report filed alone: its incident (unless it joins one), the report
-    row and its first revision, from the same rows a batch copies. A conflicting external_ref
-    inserts no report, which the caller turns into 409 (the transaction then rolls back the
-    incident)."""
-    columns = [name for name in REPORT_COLUMNS if name != "number"]
-    revision = list(REVISION_COLUMNS)
-    values = {name: f":rev_{name}" for name in revision}
-    values.update(report_id="filed.id", content="CAST(:rev_content AS jsonb)")
-    return text(
-        f"""
-        WITH new_incident AS (
-            INSERT INTO incidents (id, year)
-            SELECT :incident_id, :year WHERE CAST(:new_incident AS boolean)
-            RETURNING ref
-        ), filed AS (
-            INSERT INTO reports ({", ".join(columns)})
-            VALUES ({", ".join(f":{name}" for name in columns)})
-            ON CONFLICT (organization_id, external_ref) WHERE external_ref IS NOT NULL DO NOTHING
-            RETURNING id, ref
-        ), first_revision AS (
-            INSERT INTO report_revisions ({", ".join(revision)})
-            SELECT {", ".join(values[name] for name in revision)} FROM filed
-        )
-        SELECT (SELECT ref FROM filed) AS report_ref, (SELECT ref FROM new_incident) AS incident_ref
-        """
-    )
-
-
-_FILE = _filing_statement()
-
-
 class Filer(msgspec.Struct, frozen=True):
     organization_id: uuid.UUID
     jurisdiction: str | None
@@ -195,58 +164,6 @@ class NewReport(msgspec.Struct, kw_only=True):
     """An existing incident to join; otherwise a new one."""
     group: str | None = None
     """New reports with the same group share one new incident (e.g. an export's incident)."""
-
-
-class Filed(msgspec.Struct, frozen=True):
-    """A report filed alone, as written: its row, its ref and its incident's ref."""
-
-    row: ReportRow
-    ref: str
-    incident_ref: str
-
-
-async def file_one(
-    connection: AsyncConnection,
-    actor: Actor,
-    item: NewReport,
-    *,
-    report_id: uuid.UUID,
-    incident_id: uuid.UUID,
-    organization_id: uuid.UUID,
-    at: datetime,
-) -> Filed | None:
-    """Write one report with one statement (its incident unless ``item.incident`` names one,
-    the report row, its first revision), then its audit event. None when the organization
-    already filed this external_ref: nothing was written (the caller answers 409)."""
-    row, revision, digest = first_rows(
-        report_id=report_id,
-        number=None,
-        incident_id=incident_id,
-        organization_id=organization_id,
-        content=item.content,
-        derived=item.derived,
-        status=item.status,
-        sharing=item.sharing,
-        version=item.version,
-        external_ref=item.external_ref,
-        actor=actor,
-        at=at,
-    )
-    parameters = msgspec.structs.asdict(row)
-    del parameters["number"]
-    parameters.update(
-        {f"rev_{name}": value for name, value in msgspec.structs.asdict(revision).items()}
-    )
-    parameters["new_incident"] = item.incident is None
-    written = (await connection.execute(_FILE, parameters)).one()
-    if written.report_ref is None:
-        return None
-    incident_ref = item.incident[1] if item.incident is not None else written.incident_ref
-    event = creation_event(
-        row, written.report_ref, incident_ref, digest, item.content.title, "report.created"
-    )
-    await append(connection, actor, [event])
-    return Filed(row=row, ref=written.report_ref, incident_ref=incident_ref)
 
 
 class Current(msgspec.Struct, frozen=True):
