@@ -7,7 +7,7 @@ import socket
 import time
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote, urlencode
 
 import asyncpg
@@ -292,20 +292,25 @@ async def ping(connection: AsyncConnection) -> Any:
     return (await connection.execute(text("SELECT 1"))).scalar_one()
 
 
-async def fetch_value(database: Database, query: str, *arguments: Any) -> Any:
-    """One value in one round trip: a statement asyncpg prepares once per connection, sent on
-    the driver outside any transaction (no BEGIN, no ROLLBACK): the per-request checks."""
+async def _on_driver(database: Database, method: str, query: str, *arguments: Any) -> Any:
+    """One statement in one round trip: prepared once per connection by asyncpg, sent on the
+    driver outside any transaction (no BEGIN, no ROLLBACK): the per-request checks."""
     async with database.connect() as connection:
         raw = await connection.get_raw_connection()
         driver = raw.driver_connection
         assert driver is not None
         try:
-            return await driver.fetchval(query, *arguments)
+            return await getattr(driver, method)(query, *arguments)
         except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError):
             # Sent past SQLAlchemy, so it cannot see the connection is gone: say so, or the
             # pool would hand the dead connection to the next request.
             await connection.invalidate()
             raise
+
+
+async def fetch_value(database: Database, query: str, *arguments: Any) -> Any:
+    """One value in one round trip (see `_on_driver`)."""
+    return await _on_driver(database, "fetchval", query, *arguments)
 
 
 async def current_generation(database: Database, name: str) -> int:
@@ -314,6 +319,26 @@ async def current_generation(database: Database, name: str) -> int:
         database, "SELECT generation FROM cache_generations WHERE name = $1", name
     )
     return value
+
+
+class Seen(NamedTuple):
+    """What a request with a cached key needs to know its process's caches still hold: the key
+    generation and the newest taxonomy version, read together."""
+
+    keys: int
+    taxonomy: int | None
+
+
+_SEEN = (
+    "SELECT (SELECT generation FROM cache_generations WHERE name = 'keys'),"
+    " (SELECT max(version) FROM taxonomy_versions)"
+)
+
+
+async def seen(database: Database) -> Seen:
+    """Both checks of a request in one prepared round trip instead of two."""
+    row = await _on_driver(database, "fetchrow", _SEEN)
+    return Seen(row[0], row[1])
 
 
 async def driver_in_transaction(connection: AsyncConnection) -> Any:

@@ -148,3 +148,22 @@ async def test_a_taxonomy_version_loaded_through_one_worker_is_current_on_the_ot
         for entry in dimension["codes"]
     }
     assert "anomaly_detection" in codes
+
+
+async def test_a_request_with_a_cached_key_sees_a_version_loaded_through_the_other_worker(
+    workers: Workers, tmp_path: Path
+) -> None:
+    """A request whose key comes from the cache reads the newest taxonomy version with the key
+    generation, in one round trip: that read must still bring in what the other worker loaded."""
+    headers = workers.members.regulator.headers
+    for _ in range(2):  # the second request's key comes from b's cache
+        assert (await workers.b.get("/api/v1/taxonomy", headers=headers)).json()["version"] == 1
+    document = read_directory(make_version_2(tmp_path / "taxonomy"))
+    loaded = await workers.a.post(
+        "/api/v1/taxonomy/versions",
+        content=msgspec.json.encode(document),
+        headers={**workers.members.secretariat.headers, "Content-Type": "application/json"},
+    )
+    assert loaded.status_code == 201, loaded.text
+    current = await workers.b.get("/api/v1/taxonomy", headers=headers)
+    assert current.json()["version"] == 2

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 import msgspec
 from sqlalchemy import select, update
 
-from incidents.db import Database, cache_generations, current_generation
+from incidents.db import Database, Seen, cache_generations, seen
 from incidents.errors import Unauthorized
 from incidents.members import schemas
 from incidents.members.models import api_keys, organizations
@@ -68,6 +68,13 @@ class Authenticator:
         self._generation = 0
 
     async def authenticate(self, authorization: str) -> schemas.Principal:
+        principal, _ = await self.check(authorization)
+        return principal
+
+    async def check(self, authorization: str) -> tuple[schemas.Principal, Seen | None]:
+        """The key's principal, and, when it came from the cache, what the check read (the
+        newest taxonomy version with the key generation, in one round trip, so the request's
+        taxonomy needs no second one)."""
         scheme, _, token = authorization.partition(" ")
         token = token.strip()
         if scheme.lower() != "bearer" or not token:
@@ -78,18 +85,18 @@ class Authenticator:
         now = time.monotonic()
         cached = self._cache.get(digest)
         if cached is not None and cached.until > now:
-            shared = await current_generation(self._database, "keys")
-            if shared == cached.generation:
-                return cached.principal
+            shared = await seen(self._database)
+            if shared.keys == cached.generation:
+                return cached.principal, shared
             # Some key or organization changed somewhere: whatever was read before may be stale.
             self._cache.clear()
         generation = self._generation
-        principal, shared = await self._lookup(digest)
+        principal, generation_read = await self._lookup(digest)
         if self._cache_seconds > 0 and generation == self._generation:
             if len(self._cache) >= _MAX_CACHED:
                 self._cache.clear()
-            self._cache[digest] = _Cached(now + self._cache_seconds, shared, principal)
-        return principal
+            self._cache[digest] = _Cached(now + self._cache_seconds, generation_read, principal)
+        return principal, None
 
     def forget(self, key_id: uuid.UUID | None = None) -> None:
         """Drop cached keys (one, or all): call it once the change that ends them has committed

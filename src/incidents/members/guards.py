@@ -14,11 +14,14 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from incidents.db import Seen
 from incidents.errors import Forbidden, Unauthorized
 from incidents.members.authentication import Authenticator
 from incidents.members.schemas import Principal
 
 PRINCIPAL_KEY = "principal"
+# What the key check of this request read (`incidents.db.Seen`), when it read anything.
+SEEN_KEY = "seen"
 
 
 class AuthenticationMiddleware(ASGIMiddleware):
@@ -30,9 +33,18 @@ class AuthenticationMiddleware(ASGIMiddleware):
         for name, value in scope.get("headers", ()):
             if name == b"authorization":
                 authenticator: Authenticator = scope["litestar_app"].state.authenticator
-                state[PRINCIPAL_KEY] = await authenticator.authenticate(value.decode("latin-1"))
+                principal, seen = await authenticator.check(value.decode("latin-1"))
+                state[PRINCIPAL_KEY] = principal
+                if seen is not None:
+                    state[SEEN_KEY] = seen
                 break
         await next_app(scope, receive, send)
+
+
+def seen_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Seen | None:
+    """What this request's key check read, if its key came from the cache."""
+    found = connection.scope.get("state", {}).get(SEEN_KEY)
+    return found if isinstance(found, Seen) else None
 
 
 def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:

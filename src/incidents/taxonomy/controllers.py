@@ -14,7 +14,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.languages.negotiation import negotiate
-from incidents.members.guards import require_secretariat
+from incidents.members.guards import require_secretariat, seen_of
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
 from incidents.openapi import problems
@@ -24,11 +24,16 @@ from incidents.taxonomy.releases import store
 from incidents.taxonomy.service import TaxonomyRegistry
 
 
-async def provide_taxonomy(state: State) -> TaxonomyRegistry:
+async def provide_taxonomy(state: State, request: Request[Any, Any, Any]) -> TaxonomyRegistry:
     """The registry, with any version another worker or host has loaded since the last request
-    (checked on every request: one round trip)."""
+    (checked on every request: one round trip, or none when the request's key check already
+    read the newest version)."""
     registry: TaxonomyRegistry = state.taxonomy
-    await registry.follow(state.database)
+    seen = seen_of(request)
+    if seen is None:
+        await registry.follow(state.database)
+    else:
+        await registry.saw(seen.taxonomy, state.database)
     return registry
 
 

@@ -338,7 +338,13 @@ class TaxonomyRegistry:
     async def follow(self, database: Database) -> None:
         """Load a version another worker or host has stored, if any: one round trip (the
         newest version number; versions are immutable, so a number seen is a version known)."""
-        latest = await fetch_value(database, "SELECT max(version) FROM taxonomy_versions")
+        await self.saw(
+            await fetch_value(database, "SELECT max(version) FROM taxonomy_versions"), database
+        )
+
+    async def saw(self, latest: int | None, database: Database) -> None:
+        """``latest`` is the newest version number just read from the database: load it if
+        this process does not know it yet."""
         self._checked_at = time.monotonic()
         if latest is None or latest in self.versions:
             return
