@@ -27,17 +27,30 @@ def upgrade() -> None:
     op.execute(
         "INSERT INTO cache_generations (name) VALUES ('public_reports') ON CONFLICT DO NOTHING"
     )
-    # Once per transaction (a load of a million public reports moves it once): the flag is
-    # transaction-local and so is the row lock, which only writers of public reports meet.
+    # Values from a sequence, which no rollback takes back: a generation, once read, never
+    # stands for other data later (a rolled-back change, a restore, a promoted replica).
+    op.execute("CREATE SEQUENCE public_reports_generation")
+    # Once per statement (a COPY of a million public reports moves it once); the row lock is
+    # met only by writers of public reports.
+    op.execute(
+        """
+        CREATE FUNCTION bump_public_reports_generation_now() RETURNS void LANGUAGE sql AS $$
+            UPDATE cache_generations SET generation = nextval('public_reports_generation')
+            WHERE name = 'public_reports'
+        $$
+        """
+    )
     op.execute(
         """
         CREATE FUNCTION bump_public_reports_generation() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN
-            IF current_setting('incidents.public_reports_moved', true) IS DISTINCT FROM 'yes'
+            IF current_setting('incidents.public_reports_moved', true)
+                IS DISTINCT FROM statement_timestamp()::text
             THEN
-                UPDATE cache_generations SET generation = generation + 1
-                WHERE name = 'public_reports';
-                PERFORM set_config('incidents.public_reports_moved', 'yes', true);
+                PERFORM bump_public_reports_generation_now();
+                PERFORM set_config(
+                    'incidents.public_reports_moved', statement_timestamp()::text, true
+                );
             END IF;
             RETURN NULL;
         END $$
@@ -82,14 +95,6 @@ def upgrade() -> None:
     )
     op.execute(
         """
-        CREATE FUNCTION bump_public_reports_generation_now() RETURNS void LANGUAGE sql AS $$
-            UPDATE cache_generations SET generation = generation + 1
-            WHERE name = 'public_reports'
-        $$
-        """
-    )
-    op.execute(
-        """
         CREATE TRIGGER organizations_public_generation AFTER UPDATE OF name ON organizations
         FOR EACH ROW WHEN (OLD.name IS DISTINCT FROM NEW.name)
         EXECUTE FUNCTION bump_public_reports_generation_by_organization()
@@ -105,3 +110,4 @@ def downgrade() -> None:
         op.execute(f"DROP TRIGGER reports_public_generation_{event} ON reports")
     op.execute("DROP FUNCTION bump_public_reports_generation()")
     op.execute("DELETE FROM cache_generations WHERE name = 'public_reports'")
+    op.execute("DROP SEQUENCE public_reports_generation")
