@@ -108,9 +108,10 @@ def _filters(params: dict[str, str]) -> Any:
         "min_severity": str,
         "q": str,
     }
-    return provide_filters(
-        **{key: single[key](value) if key in single else [value] for key, value in params.items()}
-    )
+    arguments: dict[str, Any] = {
+        key: single[key](value) if key in single else [value] for key, value in params.items()
+    }
+    return provide_filters(**arguments)
 
 
 async def _raw_p99(
