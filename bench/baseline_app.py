@@ -6,11 +6,13 @@ Run by the benchmarks: `python -m uvicorn bench.baseline_app:app` with BENCH_DAT
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -22,6 +24,11 @@ SELECT column_name FROM information_schema.columns
 WHERE table_name = 'bench_baseline' AND is_generated = 'NEVER' AND column_default IS NULL
 ORDER BY ordinal_position
 """
+
+
+def _pages() -> list[list[str]]:
+    path = os.environ.get("BENCH_LIST_SQL")
+    return json.loads(Path(path).read_text()) if path else []
 
 
 @asynccontextmanager
@@ -39,6 +46,8 @@ async def lifespan(app: Litestar) -> AsyncIterator[None]:
     app.state.insert = f"INSERT INTO bench_baseline ({', '.join(columns)}) VALUES ({placeholders})"
     async with pool.acquire() as connection:
         app.state.filing = await _filing_template(connection, template)
+    # The service's own list-page SQL (bench.reads writes it, values inline): (window, matches).
+    app.state.pages = _pages()
     try:
         yield
     finally:
@@ -157,4 +166,20 @@ async def list_fifty(state: State) -> list[dict[str, Any]]:
     return [{"id": str(row["id"]), "ref": row["ref"], "title": row["title"]} for row in rows]
 
 
-app = Litestar([insert_one, file_one, list_fifty], lifespan=[lifespan])
+@get("/pages/{index:int}", media_type="application/json")
+async def service_page(state: State, index: int) -> bytes:
+    """The SQL the service runs for list page ``index`` (the window, a wider one, then the
+    matches, each only when the one before holds less than a page, as the service does), through
+    asyncpg's own prepared-statement cache, the documents passed through as the service passes
+    them: what the list page costs without the service (HTTP, auth, SQLAlchemy, transactions)."""
+    rows: list[Any] = []
+    async with state.pool.acquire() as connection:
+        for statement in state.pages[index]:
+            if statement and len(rows := await connection.fetch(statement)) > PAGE:
+                break
+    documents = b",".join(row["document"].encode() for row in rows[:PAGE])
+    return b'{"items":[' + documents + b'],"next":null}'
+
+
+PAGE = 50
+app = Litestar([insert_one, file_one, list_fifty, service_page], lifespan=[lifespan])

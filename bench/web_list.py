@@ -60,7 +60,7 @@ def _p95(timings: list[float]) -> float:
     return ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))]
 
 
-def compare(data_dir: Path) -> list[Result]:
+def compare(data_dir: Path, rounds: int = ROUNDS) -> list[Result]:
     """Each page and its JSON twin requested one at a time, alternately, on keep-alive
     connections: the time the server takes, without queueing behind other requests."""
     key = key_for(data_dir, "research")
@@ -77,7 +77,7 @@ def compare(data_dir: Path) -> list[Result]:
                 base_url=service.base, headers={"Authorization": f"Bearer {key}"}, timeout=120
             ) as api,
         ):
-            for round_number in range(ROUNDS + 1):
+            for round_number in range(rounds + 1):
                 for page, equivalent in pairs:
                     for client, path, timings in (
                         (browser, page, web_times),
@@ -99,7 +99,7 @@ def compare(data_dir: Path) -> list[Result]:
                 ratio <= 1.5 and errors == 0,
                 _p95(api_times),
                 "same page from the JSON API",
-                f"{len(QUERIES)} filter mixes x {ROUNDS} as a researcher, one at a time, "
+                f"{len(QUERIES)} filter mixes x {rounds} as a researcher, one at a time, "
                 f"web p50 {sorted(web_times)[len(web_times) // 2]:.0f} ms, errors {errors}",
             )
         )
@@ -109,9 +109,10 @@ def compare(data_dir: Path) -> list[Result]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reports", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=ROUNDS)
     arguments = parser.parse_args()
     data_dir = ensure_registry(arguments.reports)
-    results = compare(data_dir)
+    results = compare(data_dir, arguments.rounds)
     report(results, f"web list pages at {arguments.reports:,} reports")
 
 

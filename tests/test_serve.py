@@ -295,3 +295,58 @@ def test_demo_keys_survive_a_restart(tmp_path: Path) -> None:
             assert server.stop() == 0
     assert keys[0] == keys[1]
     assert (data_dir / "demo-keys.json").stat().st_mode & 0o077 == 0, "readable by its owner only"
+
+
+def _next_link(server: Server, key: str, **headers: str) -> str:
+    answer = httpx.get(
+        f"{server.url}/api/v1/reports",
+        params={"limit": 1},
+        headers={"Authorization": f"Bearer {key}", **headers},
+    )
+    assert answer.status_code == 200, answer.text
+    return answer.headers["link"]
+
+
+def test_forwarded_headers_are_trusted_only_from_the_named_proxies(tmp_path: Path) -> None:
+    data_dir = tmp_path / "proxied"
+    forwarded = {"X-Forwarded-Proto": "https", "Host": "registry.example.org"}
+    plain = Server(data_dir, "--demo")
+    try:
+        plain.wait_for("API on")
+        plain.wait_ready()
+        key = plain.key()
+        assert key is not None
+        # By default a client cannot claim a scheme: the next page's link is the server's own.
+        assert _next_link(plain, key, **forwarded).startswith("<http://registry.example.org/")
+    finally:
+        assert plain.stop() == 0
+    proxied = Server(data_dir, "--forwarded-allow-ips", "127.0.0.1,::1")
+    try:
+        proxied.wait_for("API on")
+        proxied.wait_ready()
+        # From a trusted proxy: the scheme the visitor used (and the Host it passes on).
+        assert _next_link(proxied, key, **forwarded).startswith("<https://registry.example.org/")
+        assert _next_link(proxied, key).startswith(f"<http://127.0.0.1:{proxied.port}/")
+    finally:
+        assert proxied.stop() == 0
+    untrusted = Server(data_dir, extra_environment={"INCIDENTS_FORWARDED_ALLOW_IPS": "10.0.0.1"})
+    try:
+        untrusted.wait_for("API on")
+        untrusted.wait_ready()
+        assert _next_link(untrusted, key, **forwarded).startswith("<http://registry.example.org/")
+    finally:
+        assert untrusted.stop() == 0
+
+
+def test_a_proxy_address_that_is_not_one_is_named(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "incidents", "serve", "--forwarded-allow-ips", "proxy.local"],
+        env=_environment(tmp_path / "unused"),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode != 0
+    assert "--forwarded-allow-ips" in done.stderr
+    assert "'proxy.local' is not an IP address or network" in done.stderr

@@ -59,6 +59,7 @@ from incidents.members.schemas import Principal
 from incidents.oversight.controllers import AuditController
 from incidents.reports.controllers import DOWNLOADS as REPORT_DOWNLOADS
 from incidents.reports.controllers import ReportController
+from incidents.reports.public_cache import PUBLIC_COUNTS
 from incidents.taxonomy.controllers import (
     TaxonomyController,
     provide_known_countries,
@@ -241,6 +242,7 @@ async def startup(app: Litestar) -> None:
             max_lag=settings.read_max_lag_seconds,
         )
     app.state.authenticator = Authenticator(app.state.database, settings.auth_cache_seconds)
+    PUBLIC_COUNTS.configure(settings.public_cache_entries)
     log = logging.getLogger("incidents.app")
     try:
         await fail_interrupted(app.state.database)

@@ -46,6 +46,9 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     batch_max_body_bytes: Annotated[int, msgspec.Meta(ge=1024, le=1_000_000_000)] = 50_000_000
     db_pool_size: Annotated[int, msgspec.Meta(ge=1, le=200)] = 10
     auth_cache_seconds: Annotated[float, msgspec.Meta(ge=0, le=3600)] = 5.0
+    public_cache_entries: Annotated[int, msgspec.Meta(ge=0, le=100_000)] = 512
+    """Answers over public reports (facet counts) each worker keeps, reused until a public report
+    changes (0: none kept)."""
     suppression_k: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     disclosure_noise: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
     """D: published counts over restricted reports move by at most this much (cell-key noise)."""

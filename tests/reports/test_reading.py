@@ -260,8 +260,8 @@ async def test_a_filtered_listing_is_the_same_however_the_page_is_found(
     params: dict[str, str],
 ) -> None:
     """A filtered page is looked for among the newest WINDOW reports first, then among the
-    matches alone: with windows too small to fill a page, pages must not change, and what the
-    public may not see stays out either way."""
+    newest WIDE_WINDOW, then among the matches alone: with windows too small to fill a page,
+    pages must not change, and what the public may not see stays out either way."""
     hidden = await file_accepted(
         client,
         members,
@@ -274,8 +274,9 @@ async def test_a_filtered_listing_is_the_same_however_the_page_is_found(
         expected = await _walk(client, {**params, "sort": sort, "limit": 500})
         assert expected
         assert hidden["ref"] not in expected
-        for window in (1, 2):
+        for window, wide in ((1, 2), (2, 3), (1, 4)):
             monkeypatch.setattr(reading, "WINDOW", window)
+            monkeypatch.setattr(reading, "WIDE_WINDOW", wide)
             for limit in (1, 2, 500):
                 found = await _walk(client, {**params, "sort": sort, "limit": limit})
                 assert found == expected, (sort, window, limit)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import ipaddress
 import os
 import signal
 import socket
@@ -25,11 +26,27 @@ from incidents.logs import configure_logging
 @click.option("--workers", type=int, default=None, help="Worker processes (default 1).")
 @click.option("--reload", is_flag=True, help="Restart on code changes (development only).")
 @click.option("--demo", is_flag=True, help="Load a small generated registry and print demo keys.")
+@click.option(
+    "--forwarded-allow-ips",
+    envvar="INCIDENTS_FORWARDED_ALLOW_IPS",
+    default=None,
+    help=(
+        "Trust X-Forwarded-For/-Proto from these proxy addresses (comma-separated IPs or "
+        "networks, INCIDENTS_FORWARDED_ALLOW_IPS); off by default. Behind a trusted reverse "
+        "proxy, requests then carry the client's address and the proxy's scheme."
+    ),
+)
 def serve(
-    host: str | None, port: int | None, workers: int | None, reload: bool, demo: bool
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    reload: bool,
+    demo: bool,
+    forwarded_allow_ips: str | None,
 ) -> None:
     """Run the API (and, without INCIDENTS_DATABASE_URL, an embedded PostgreSQL)."""
     settings = load_settings(host=host, port=port, workers=workers)
+    proxy = proxy_options(forwarded_allow_ips)  # a bad address is one line, before anything
     configure_logging(settings.log_level, settings.log_format)
     # Taken before the database starts and the banner prints: a port in use is one line, and
     # the single-worker server then listens on this very socket.
@@ -44,7 +61,7 @@ def serve(
         base = f"http://{settings.host}:{settings.port}"
         click.echo(f"API on {base}  (docs: {base}/schema, database: {describe(url)})")
         sys.stdout.flush()
-        _run_server(settings, url, listening, reload=reload)
+        _run_server(settings, url, listening, reload=reload, proxy=proxy)
 
 
 def _exit_quietly(signum: int, _frame: object) -> None:
@@ -73,7 +90,33 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _run_server(settings: Settings, url: str, listening: socket.socket, *, reload: bool) -> None:
+def proxy_options(forwarded: str | None) -> dict[str, Any]:
+    """Uvicorn's proxy settings: none trusted unless named (a client could otherwise claim any
+    address and scheme); "*" trusts every peer, for a proxy on a private network only."""
+    if forwarded is None or not forwarded.strip():
+        return {"proxy_headers": False}
+    addresses = [part.strip() for part in forwarded.split(",") if part.strip()]
+    for address in addresses:
+        if address == "*":
+            continue
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise click.BadParameter(
+                f"{address!r} is not an IP address or network (or *)",
+                param_hint="--forwarded-allow-ips",
+            ) from None
+    return {"proxy_headers": True, "forwarded_allow_ips": addresses}
+
+
+def _run_server(
+    settings: Settings,
+    url: str,
+    listening: socket.socket,
+    *,
+    reload: bool,
+    proxy: dict[str, Any],
+) -> None:
     import uvicorn
 
     common: dict[str, Any] = {
@@ -81,7 +124,7 @@ def _run_server(settings: Settings, url: str, listening: socket.socket, *, reloa
         "port": settings.port,
         "log_config": None,
         "access_log": False,
-        "proxy_headers": False,
+        **proxy,
         "server_header": False,
         "timeout_graceful_shutdown": 10,
     }

@@ -4,10 +4,20 @@ for the same filters as the list, with labels from the taxonomy."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from litestar.params import QueryParameter
-from sqlalchemy import ColumnElement, func, literal_column, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    cast,
+    func,
+    literal_column,
+    select,
+    true,
+    union_all,
+)
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from incidents.errors import FieldError, ValidationFailed
@@ -16,6 +26,7 @@ from incidents.pagination import FacetValue
 from incidents.reports.access import visible
 from incidents.reports.coded import CODED
 from incidents.reports.models import reports
+from incidents.reports.public_cache import PUBLIC_COUNTS
 from incidents.taxonomy.service import TaxonomyRegistry
 
 # facet name -> (reports column, holds an array, taxonomy dimension for labels): every coded
@@ -62,34 +73,86 @@ async def facet_counts(
 ) -> dict[str, list[FacetValue]]:
     """Counts per value over exactly the rows the caller may see and has filtered to, labelled
     in the language (English where the taxonomy has no translation)."""
-    answer: dict[str, list[FacetValue]] = {}
-    for name in names:
-        column_name, is_array, dimension = FACETS[name]
-        column = reports.c[column_name]
-        value = func.unnest(column).label("value") if is_array else column.label("value")
-        inner = (
-            select(value, reports.c.incident_id).where(visible(principal), *conditions).subquery()
-        )
-        counted = (
-            func.count(func.distinct(inner.c.incident_id)) if count == "incidents" else func.count()
-        )
-        query = (
-            select(inner.c.value, counted.label("n"))
-            .where(inner.c.value.is_not(None))
-            .group_by(inner.c.value)
-            .order_by(literal_column("n").desc(), inner.c.value)
-            .limit(MAX_FACET_VALUES)
-        )
-        rows = (await connection.execute(query)).all()
-        answer[name] = [
+    if not names:
+        return {}
+    query = facets_statement(principal, conditions, names, count)
+    if principal is None:
+        rows = await PUBLIC_COUNTS.rows(connection, query)
+    else:
+        rows = tuple((await connection.execute(query)).all())
+    answer: dict[str, list[FacetValue]] = {name: [] for name in names}
+    for name, value, counted in rows:
+        dimension = FACETS[name][2]
+        answer[name].append(
             FacetValue(
-                value=row.value,
-                label=_label(taxonomy, dimension, name, row.value, language),
-                count=row.n,
+                value=value,
+                label=_label(taxonomy, dimension, name, value, language),
+                count=counted,
             )
-            for row in rows
-        ]
+        )
     return answer
+
+
+def facets_statement(
+    principal: Principal | None,
+    conditions: Sequence[ColumnElement[bool]],
+    names: list[str],
+    count: Literal["reports", "incidents"],
+) -> Select[Any]:
+    """Every facet in one pass over the rows the caller may see and has filtered to: each row
+    yields one (facet, value) pair per facet (one per element for arrays) through a LATERAL
+    UNION ALL, all counted by one aggregation, then the MAX_FACET_VALUES largest per facet.
+    Nine facets used to be nine scans of the same rows; the answer is the same, exact."""
+    columns = sorted({FACETS[name][0] for name in names})
+    seen = (
+        select(*(reports.c[column] for column in columns), reports.c.incident_id)
+        .where(visible(principal), *conditions)
+        .subquery("seen")
+    )
+    pairs = union_all(
+        *(
+            select(
+                # A facet name of FACETS, a constant written into the SQL.
+                literal_column(f"'{name}'", Text).label("facet"),
+                (
+                    func.unnest(seen.c[FACETS[name][0]])
+                    if FACETS[name][1]
+                    else cast(seen.c[FACETS[name][0]], Text)
+                ).label("value"),
+            ).correlate(seen)
+            for name in names
+        )
+    ).lateral("pair")
+    counted = (
+        func.count(func.distinct(seen.c.incident_id)) if count == "incidents" else func.count()
+    )
+    grouped = (
+        select(
+            pairs.c.facet,
+            pairs.c.value,
+            counted.label("n"),
+        )
+        .select_from(seen.join(pairs, true()))
+        .where(pairs.c.value.is_not(None))
+        .group_by(pairs.c.facet, pairs.c.value)
+        .subquery("grouped")
+    )
+    ranked = select(
+        grouped.c.facet,
+        grouped.c.value,
+        grouped.c.n,
+        func.row_number()
+        .over(
+            partition_by=grouped.c.facet,
+            order_by=(grouped.c.n.desc(), grouped.c.value),
+        )
+        .label("place"),
+    ).subquery("ranked")
+    return (
+        select(ranked.c.facet, ranked.c.value, ranked.c.n)
+        .where(ranked.c.place <= MAX_FACET_VALUES)
+        .order_by(ranked.c.facet, ranked.c.place)
+    )
 
 
 def _label(

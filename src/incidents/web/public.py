@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Request, get
+from litestar import Request, Response, get
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Redirect, Template
@@ -26,6 +26,13 @@ from incidents.web.labels import Labels
 from incidents.web.listing import MEMBER_FACETS, PUBLIC_FACETS, View, list_view
 from incidents.web.pages import EVERYONE, NavItem, PageGroup
 from incidents.web.templating import page
+from incidents.web.validators import (
+    VALIDATED,
+    matches,
+    not_modified,
+    public_etag,
+    validated_headers,
+)
 
 LATEST = 8
 ViewParameter = Annotated[
@@ -62,7 +69,13 @@ async def home(
     )
 
 
-@get("/search", name="web-search", include_in_schema=False, dependencies=FILTERS)
+@get(
+    "/search",
+    name="web-search",
+    include_in_schema=False,
+    dependencies=FILTERS,
+    cache_control=VALIDATED,
+)
 async def search(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncConnection],
@@ -71,7 +84,11 @@ async def search(
     filters: NamedDependency[Filters],
     view: ViewParameter = "reports",
     cursor: Cursor = None,
-) -> Template:
+) -> Template | Response[None]:
+    # The public's search over reports depends on public reports only: validated (304).
+    etag = await public_etag(request, db) if principal is None and view == "reports" else None
+    if etag is not None and matches(request, etag):
+        return not_modified(etag)
     listing = await list_view(
         request,
         db,
@@ -86,23 +103,30 @@ async def search(
         request,
         "public/search.html",
         {"listing": listing, "labels": Labels(taxonomy), "q": filters.q or ""},
+        headers=validated_headers(etag),
     )
 
 
-@get("/reports/{reference:str}", name="web-report", include_in_schema=False)
+@get(
+    "/reports/{reference:str}", name="web-report", include_in_schema=False, cache_control=VALIDATED
+)
 async def report(
     request: Request[Any, Any, Any],
     db: NamedDependency[AsyncConnection],
     principal: NamedDependency[Principal | None],
     taxonomy: NamedDependency[TaxonomyRegistry],
     reference: FromPath[str],
-) -> Template:
+) -> Template | Response[None]:
+    etag = await public_etag(request, db) if principal is None else None
+    if etag is not None and matches(request, etag):
+        return not_modified(etag)
     found = await reading.get_report(db, principal, reference)
     own = principal is not None and principal.organization_id == found.organization.id
     return page(
         request,
         "public/report.html",
         {"report": found, "labels": Labels(taxonomy), "own": own, "etag": reading.etag(found)},
+        headers=validated_headers(etag),
     )
 
 
