@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -11,7 +14,8 @@ import polars as pl
 from incidents.members.schemas import Principal
 from incidents.reports.filters import Filters, compile_filters
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
-from incidents.trends import extract, metrics, population
+from incidents.trends import columnar, extract, metrics, population
+from incidents.trends.columnar import Copy
 from incidents.trends.periods import Window, current_period
 from incidents.trends.protection import FLAG, Method, protect
 
@@ -174,6 +178,21 @@ def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
     """Incidents per period x ``by`` with change against the previous period and a year ago,
     every category of the taxonomy listed, protected unless the figures are exact."""
     reference = source.reference
+    _check_size(reference, by, span)
+    counted = metrics.counts(
+        source.incidents,
+        by,
+        span.period,
+        span.lookback,
+        span.end,
+        reference.countries,
+        reference.categories,
+    )
+    totalled = metrics.totals(source.incidents, span.period, span.lookback, span.end)
+    return finish(counted, totalled, source.method, by, span)
+
+
+def _check_size(reference: Reference, by: Sequence[str], span: Window) -> None:
     size = len(span.periods(with_years=True))
     for dimension in by:
         size *= len(reference.categories[dimension])
@@ -188,20 +207,20 @@ def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
                 )
             ],
         )
-    counted = metrics.counts(
-        source.incidents,
-        by,
-        span.period,
-        span.lookback,
-        span.end,
-        reference.countries,
-        reference.categories,
-    )
-    totalled = metrics.totals(source.incidents, span.period, span.lookback, span.end)
+
+
+def finish(
+    counted: pl.LazyFrame,
+    totalled: pl.LazyFrame,
+    method: Method | None,
+    by: Sequence[str],
+    span: Window,
+) -> TrendTable:
+    """Counted cells and totals (on the grid) protected, compared and collected."""
     cells, period_totals = pl.collect_all(
         [
-            _shown(metrics.changes(protect(counted, source.method), by, span.period), span, by),
-            _shown(metrics.changes(protect(totalled, source.method), [], span.period), span, []),
+            _shown(metrics.changes(protect(counted, method), by, span.period), span, by),
+            _shown(metrics.changes(protect(totalled, method), [], span.period), span, []),
         ]
     )
     return TrendTable(cells=cells, totals=period_totals, suppressed=int(cells[FLAG].sum()))
@@ -236,6 +255,96 @@ async def trend(
     span: Window,
     k: int,
     noise: int,
+    copy: Copy | None = None,
 ) -> tuple[Source, TrendTable]:
+    """The trend table; counted from the columnar copy when one is given and the population
+    is every accepted report (what the copy holds), from the database otherwise."""
+    if copy is not None and population.split(filters).population == "all":
+        return await _from_copy(
+            copy, principal, filters, taxonomy, by=by, span=span, k=k, noise=noise
+        )
     source = await load(url, principal, filters, taxonomy, k=k, noise=noise, by=by)
     return source, table(source, by, span)
+
+
+async def _from_copy(
+    copy: Copy,
+    principal: Principal | None,
+    filters: Filters,
+    taxonomy: TaxonomyRegistry,
+    *,
+    by: Sequence[str],
+    span: Window,
+    k: int,
+    noise: int,
+) -> tuple[Source, TrendTable]:
+    """The trend counted partition by partition from the columnar copy, brought up to date
+    first: the same figures as ``load`` + ``table`` for a population of all accepted reports."""
+    compile_filters(filters, taxonomy)
+    coarse = population.split(filters).coarse
+    reference = reference_of(taxonomy)
+    _check_size(reference, by, span)
+    audience = audience_of(principal)
+    snapshot = await asyncio.to_thread(copy.store.current, copy.url)
+    only = extract.columns_for(by, population.report_columns(coarse))
+    counted, totalled = await asyncio.to_thread(
+        _count_partitions, snapshot, only, coarse, taxonomy, reference, by, span
+    )
+    source = Source(
+        incidents=pl.LazyFrame(),
+        reports=pl.LazyFrame(),
+        audience=audience,
+        population="all",
+        reasons=(),
+        method=None if audience == "secretariat" else Method(k=k, noise=noise),
+        reference=reference,
+    )
+    return source, finish(counted, totalled, source.method, by, span)
+
+
+def _count_partitions(
+    snapshot: columnar.Snapshot,
+    only: Sequence[str],
+    coarse: Filters,
+    taxonomy: TaxonomyRegistry,
+    reference: Reference,
+    by: Sequence[str],
+    span: Window,
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """(cells, totals) on the grid. Each partition holds whole incidents, so each is counted
+    alone and the cells add up; the delta's incidents replace their rows in the partitions."""
+    affected = snapshot.affected()
+    reads: list[tuple[Path, pl.Series | None]] = [
+        (path, affected)
+        for path in snapshot.partitions(date(span.lookback.year, 1, 1), date(span.end.year, 12, 31))
+    ]
+    if (delta := snapshot.delta()) is not None:
+        reads.append((delta, None))
+    no_countries = pl.LazyFrame({"code": []})
+    cells: list[pl.LazyFrame] = []
+    totals: list[pl.LazyFrame] = []
+    for path, superseded in reads:
+        rows = pl.scan_parquet(path).select(only)
+        if superseded is not None:
+            rows = rows.filter(~pl.col("incident").is_in(superseded.implode()))
+        frame = extract.completed(rows.with_columns(matched=pl.lit(True)).collect())
+        incidents = select_incidents(frame.lazy(), coarse, taxonomy, reference, only).collect()
+        counted, totalled = pl.collect_all(
+            [
+                metrics.cells(incidents.lazy(), by, reference.countries, span.period),
+                metrics.cells(incidents.lazy(), [], no_countries, span.period),
+            ]
+        )
+        cells.append(counted.lazy())
+        totals.append(totalled.lazy())
+    return (
+        metrics.on_grid(
+            metrics.merged(cells, by),
+            by,
+            span.period,
+            span.lookback,
+            span.end,
+            reference.categories,
+        ),
+        metrics.on_grid(metrics.merged(totals, []), [], span.period, span.lookback, span.end, {}),
+    )

@@ -1,0 +1,35 @@
+"""`incidents trends rebuild`: the columnar copy of the trends extract, built again whole."""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from incidents.cli.shared import fail, load_settings, print_json, run_with_database
+from incidents.db import Database
+
+
+@click.group()
+def trends() -> None:
+    """Trend figures and the columnar copy they are counted from."""
+
+
+@trends.command("rebuild")
+def trends_rebuild() -> None:
+    """Read every accepted report again into the columnar copy (INCIDENTS_TRENDS_COLUMNAR_DIR,
+    or trends-columnar in the data dir) and print what it holds. Trends keep the copy current
+    by themselves; this is for a copy suspected stale or damaged, or to build it ahead of the
+    first trend."""
+    settings = load_settings()
+
+    async def work(database: Database) -> None:
+        from incidents.trends.columnar import copy_for, describe
+
+        copy = copy_for(settings, database.url)
+        if copy is None:
+            fail("INCIDENTS_TRENDS_COLUMNAR is off: trends read the registry, there is no copy")
+        manifest = await asyncio.to_thread(copy.store.rebuild, copy.url)
+        print_json(describe(manifest))
+
+    run_with_database(settings, work)
