@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import resource
+import time
 
 import click
 
@@ -29,7 +31,11 @@ def trends_rebuild() -> None:
         copy = copy_for(settings, database.url)
         if copy is None:
             fail("INCIDENTS_TRENDS_COLUMNAR is off: trends read the registry, there is no copy")
+        started = time.perf_counter()
         manifest = await asyncio.to_thread(copy.store.rebuild, copy.url)
-        print_json(describe(manifest))
+        seconds = round(time.perf_counter() - started, 2)
+        # This process's peak resident memory (Linux reports it in KiB).
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print_json(describe(manifest) | {"seconds": seconds, "peak_rss_mb": round(peak, 1)})
 
     run_with_database(settings, work)
