@@ -28,7 +28,7 @@ def trends_rebuild() -> None:
     async def work(database: Database) -> None:
         from incidents.trends.columnar import copy_for, describe
 
-        copy = copy_for(settings, database.url)
+        copy = copy_for(settings, database)
         if copy is None:
             fail("INCIDENTS_TRENDS_COLUMNAR is off: trends read the registry, there is no copy")
         started = time.perf_counter()

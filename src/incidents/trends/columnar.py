@@ -27,6 +27,7 @@ rename, so a reader sees one whole version or the one before.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -44,6 +45,7 @@ import polars as pl
 from sqlalchemy import Select, and_, literal, select
 
 from incidents.config import Settings
+from incidents.db import Database
 from incidents.reports.models import reports
 from incidents.trends import extract, population
 
@@ -56,6 +58,9 @@ DELTA_ROWS = 20_000
 DELTA_SHARE = 0.05
 # Any constant shared by every process using the copy (pg_advisory_lock takes a bigint).
 LOCK_KEY = 0x7472656E6473  # "trends"
+# The most partition rows one pass of a trend reads at once (fewer passes cost less fixed
+# overhead; memory is bounded by this, or by the largest quarter when it is larger).
+PASS_ROWS = 250_000
 _ID = "id"
 _PARTITION = "_partition"
 
@@ -92,12 +97,23 @@ class Snapshot(msgspec.Struct, frozen=True):
 
     def partitions(self, first: date, last: date) -> list[Path]:
         """The partitions holding a report dated in [first, last]."""
+        return [path for group in self.passes(first, last, budget=0) for path in group]
+
+    def passes(self, first: date, last: date, budget: int = PASS_ROWS) -> list[list[Path]]:
+        """The partitions holding a report dated in [first, last], in consecutive groups of at
+        most ``budget`` rows (a partition larger than the budget alone): what one pass reads."""
         base = self.directory / self.manifest.generation
-        return [
-            base / part.name
-            for part in self.manifest.partitions
-            if part.last >= first and part.first <= last
-        ]
+        groups: list[list[Path]] = []
+        size = 0
+        for part in self.manifest.partitions:
+            if part.last < first or part.first > last:
+                continue
+            if not groups or size + part.rows > budget:
+                groups.append([])
+                size = 0
+            groups[-1].append(base / part.name)
+            size += part.rows
+        return groups
 
     def delta(self) -> Path | None:
         return self.directory / self.manifest.delta if self.manifest.delta else None
@@ -327,19 +343,34 @@ class Store:
 
 
 class Copy(msgspec.Struct, frozen=True):
-    """A copy and the database (the primary: the copy must never run behind what was read
-    before) it is kept current from."""
+    """A copy and the database it is kept current from: the primary (the copy must never run
+    behind what was read before)."""
 
     store: Store
-    url: str
+    database: Database
+
+    @property
+    def url(self) -> str:
+        return self.database.url
+
+    async def current(self) -> Snapshot:
+        """``Store.current``, with the common case (nothing written since) asked through the
+        service's connection pool: an ADBC connection costs ~100 ms to open."""
+        found = self.store.manifest()
+        if found is not None:
+            async with self.database.connect() as connection:
+                changed = await connection.scalar(_changed_query(found.watermark))
+            if not changed:
+                return Snapshot(self.store.directory, found)
+        return await asyncio.to_thread(self.store.current, self.url)
 
 
-def copy_for(settings: Settings, url: str) -> Copy | None:
-    """The copy the settings ask for, kept from the primary at ``url``; None when turned off."""
+def copy_for(settings: Settings, database: Database) -> Copy | None:
+    """The copy the settings ask for, kept from ``database``; None when turned off."""
     if not settings.trends_columnar:
         return None
     directory = settings.trends_columnar_dir or settings.data_dir / "trends-columnar"
-    return Copy(Store(directory), url)
+    return Copy(Store(directory), database)
 
 
 def _quarter_of(day: Any) -> Any:
@@ -429,12 +460,13 @@ def _snapshot(connection: Any) -> tuple[int, str]:
     return int(rows[0][0]), str(rows[0][1])
 
 
+def _changed_query(watermark: int) -> Select[Any]:
+    """Whether any report was written at or after ``watermark`` (one index probe)."""
+    return select(select(reports.c.id).where(reports.c.changed_xact >= literal(watermark)).exists())
+
+
 def _changed_since(connection: Any, manifest: Manifest) -> bool:
-    """Whether any report was written at or after the copy's watermark (one index probe)."""
-    query = select(
-        select(reports.c.id).where(reports.c.changed_xact >= literal(manifest.watermark)).exists()
-    )
-    return bool(_execute(connection, extract.to_sql(query))[0][0])
+    return bool(_execute(connection, extract.to_sql(_changed_query(manifest.watermark)))[0][0])
 
 
 def _arrow(connection: Any, sql: str) -> pl.DataFrame:

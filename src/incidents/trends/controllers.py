@@ -101,7 +101,7 @@ async def _trend(
         span=span,
         k=settings.suppression_k,
         noise=settings.disclosure_noise,
-        copy=copy_for(settings, database.url),
+        copy=copy_for(settings, database),
     )
     return dimensions, span, source, table
 

@@ -285,7 +285,7 @@ async def _from_copy(
     reference = reference_of(taxonomy)
     _check_size(reference, by, span)
     audience = audience_of(principal)
-    snapshot = await asyncio.to_thread(copy.store.current, copy.url)
+    snapshot = await copy.current()
     only = extract.columns_for(by, population.report_columns(coarse))
     counted, totalled = await asyncio.to_thread(
         _count_partitions, snapshot, only, coarse, taxonomy, reference, by, span
@@ -311,20 +311,21 @@ def _count_partitions(
     by: Sequence[str],
     span: Window,
 ) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(cells, totals) on the grid. Each partition holds whole incidents, so each is counted
-    alone and the cells add up; the delta's incidents replace their rows in the partitions."""
+    """(cells, totals) on the grid. Each partition holds whole incidents, so each pass (a few
+    partitions) is counted alone and the cells add up; the delta's incidents replace their rows
+    in the partitions."""
     affected = snapshot.affected()
-    reads: list[tuple[Path, pl.Series | None]] = [
-        (path, affected)
-        for path in snapshot.partitions(date(span.lookback.year, 1, 1), date(span.end.year, 12, 31))
+    reads: list[tuple[list[Path], pl.Series | None]] = [
+        (paths, affected)
+        for paths in snapshot.passes(date(span.lookback.year, 1, 1), date(span.end.year, 12, 31))
     ]
     if (delta := snapshot.delta()) is not None:
-        reads.append((delta, None))
+        reads.append(([delta], None))
     no_countries = pl.LazyFrame({"code": []})
     cells: list[pl.LazyFrame] = []
     totals: list[pl.LazyFrame] = []
-    for path, superseded in reads:
-        rows = pl.scan_parquet(path).select(only)
+    for paths, superseded in reads:
+        rows = pl.scan_parquet(paths).select(only)
         if superseded is not None:
             rows = rows.filter(~pl.col("incident").is_in(superseded.implode()))
         frame = extract.completed(rows.with_columns(matched=pl.lit(True)).collect())
