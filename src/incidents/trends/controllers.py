@@ -87,7 +87,7 @@ async def _trend(
     # Polars and Arrow load on the first trend request only: a worker serving records alone
     # stays small (see bench: worker memory).
     from incidents.trends.columnar import copy_for
-    from incidents.trends.service import trend
+    from incidents.trends.copied import trend
 
     # A streaming replica's URL when one is configured and fresh enough (Database.read_url).
     organization = principal.organization_id if principal else None

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
-from datetime import date
-from pathlib import Path
 from typing import Literal
 
 import msgspec
@@ -14,8 +11,7 @@ import polars as pl
 from incidents.members.schemas import Principal
 from incidents.reports.filters import Filters, compile_filters
 from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
-from incidents.trends import columnar, extract, metrics, population
-from incidents.trends.columnar import Copy
+from incidents.trends import extract, metrics, population
 from incidents.trends.periods import Window, current_period
 from incidents.trends.protection import FLAG, Method, protect
 
@@ -161,11 +157,16 @@ def select_incidents(
     derived = metrics.incidents(
         reports, reference.current, reference.roots, reference.serious_from, read
     )
+    return derived.filter(selected(coarse, taxonomy, reference))
+
+
+def selected(coarse: Filters, taxonomy: TaxonomyRegistry, reference: Reference) -> pl.Expr:
+    """The condition on incidents (metrics.incidents) that ``select_incidents`` applies."""
     conditions = [
         pl.col("matched"),
         *population.incident_conditions(coarse, taxonomy, reference.current),
     ]
-    return derived.filter(pl.all_horizontal(conditions))
+    return pl.all_horizontal(conditions)
 
 
 class TrendTable(msgspec.Struct, kw_only=True):
@@ -178,7 +179,7 @@ def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
     """Incidents per period x ``by`` with change against the previous period and a year ago,
     every category of the taxonomy listed, protected unless the figures are exact."""
     reference = source.reference
-    _check_size(reference, by, span)
+    check_size(reference, by, span)
     counted = metrics.counts(
         source.incidents,
         by,
@@ -192,7 +193,7 @@ def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
     return finish(counted, totalled, source.method, by, span)
 
 
-def _check_size(reference: Reference, by: Sequence[str], span: Window) -> None:
+def check_size(reference: Reference, by: Sequence[str], span: Window) -> None:
     size = len(span.periods(with_years=True))
     for dimension in by:
         size *= len(reference.categories[dimension])
@@ -255,97 +256,6 @@ async def trend(
     span: Window,
     k: int,
     noise: int,
-    copy: Copy | None = None,
 ) -> tuple[Source, TrendTable]:
-    """The trend table; counted from the columnar copy when one is given and the population
-    is every accepted report (what the copy holds), from the database otherwise."""
-    if copy is not None and population.split(filters).population == "all":
-        return await _from_copy(
-            copy, principal, filters, taxonomy, by=by, span=span, k=k, noise=noise
-        )
     source = await load(url, principal, filters, taxonomy, k=k, noise=noise, by=by)
     return source, table(source, by, span)
-
-
-async def _from_copy(
-    copy: Copy,
-    principal: Principal | None,
-    filters: Filters,
-    taxonomy: TaxonomyRegistry,
-    *,
-    by: Sequence[str],
-    span: Window,
-    k: int,
-    noise: int,
-) -> tuple[Source, TrendTable]:
-    """The trend counted partition by partition from the columnar copy, brought up to date
-    first: the same figures as ``load`` + ``table`` for a population of all accepted reports."""
-    compile_filters(filters, taxonomy)
-    coarse = population.split(filters).coarse
-    reference = reference_of(taxonomy)
-    _check_size(reference, by, span)
-    audience = audience_of(principal)
-    snapshot = await copy.current()
-    only = extract.columns_for(by, population.report_columns(coarse))
-    counted, totalled = await asyncio.to_thread(
-        _count_partitions, snapshot, only, coarse, taxonomy, reference, by, span
-    )
-    source = Source(
-        incidents=pl.LazyFrame(),
-        reports=pl.LazyFrame(),
-        audience=audience,
-        population="all",
-        reasons=(),
-        method=None if audience == "secretariat" else Method(k=k, noise=noise),
-        reference=reference,
-    )
-    return source, finish(counted, totalled, source.method, by, span)
-
-
-def _count_partitions(
-    snapshot: columnar.Snapshot,
-    only: Sequence[str],
-    coarse: Filters,
-    taxonomy: TaxonomyRegistry,
-    reference: Reference,
-    by: Sequence[str],
-    span: Window,
-) -> tuple[pl.LazyFrame, pl.LazyFrame]:
-    """(cells, totals) on the grid. Each partition holds whole incidents, so each pass (a few
-    partitions) is counted alone and the cells add up; the delta's incidents replace their rows
-    in the partitions."""
-    affected = snapshot.affected()
-    reads: list[tuple[list[Path], pl.Series | None]] = [
-        (paths, affected)
-        for paths in snapshot.passes(date(span.lookback.year, 1, 1), date(span.end.year, 12, 31))
-    ]
-    if (delta := snapshot.delta()) is not None:
-        reads.append(([delta], None))
-    no_countries = pl.LazyFrame({"code": []})
-    cells: list[pl.LazyFrame] = []
-    totals: list[pl.LazyFrame] = []
-    for paths, superseded in reads:
-        rows = pl.scan_parquet(paths).select(only)
-        if superseded is not None:
-            rows = rows.filter(~pl.col("incident").is_in(superseded.implode()))
-        frame = extract.completed(rows.with_columns(matched=pl.lit(True)).collect())
-        incidents = select_incidents(frame.lazy(), coarse, taxonomy, reference, only).collect()
-        counted, totalled = pl.collect_all(
-            [
-                metrics.cells(incidents.lazy(), by, reference.countries, span.period),
-                metrics.cells(incidents.lazy(), [], no_countries, span.period),
-            ]
-        )
-        cells.append(counted.lazy())
-        totals.append(totalled.lazy())
-    return (
-        metrics.on_grid(
-            metrics.merged(cells, by),
-            by,
-            span.period,
-            span.lookback,
-            span.end,
-            reference.categories,
-        ),
-        metrics.on_grid(metrics.merged(totals, []), [], span.period, span.lookback, span.end, {}),
-    )
