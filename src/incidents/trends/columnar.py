@@ -1,5 +1,5 @@
 """The columnar copy of the trends extract: every accepted report's trend and brief columns as
-Parquet under the data dir, one file per quarter, kept current from the database before each
+Parquet under the data dir, one file per month, kept current from the database before each
 use.
 
 What it holds is exactly the population every coarse aggregate counts (population.py, "all"):
@@ -7,10 +7,10 @@ accepted reports, restricted ones included, as the database does; it is protecte
 database (directory 0700, files 0600) and only ever counted, behind the same protection as the
 database's extract. Queries whose population is the caller's visible reports read the database.
 
-Layout. Reports are partitioned by the quarter of their incident's earliest occurrence date
+Layout. Reports are partitioned by the month of their incident's earliest occurrence date
 (over its accepted reports), so every incident lies whole in one partition and a trend counts
-each partition alone, one at a time (memory is bounded by the largest quarter, not the
-registry), and skips the partitions none of whose dates fall in the years it shows: an
+a few partitions at a time (memory is bounded by a pass's row budget or the largest month, not
+the registry), and skips the partitions none of whose dates fall in the years it shows: an
 incident's date is always one of its reports' dates.
 
 Currency. Every report row carries the transaction that last wrote it (``changed_xact``,
@@ -34,7 +34,7 @@ import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -51,7 +51,7 @@ from incidents.trends import extract, population
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 1
+FORMAT = 2
 MANIFEST = "manifest.json"
 # Folded into a rebuild beyond this many delta rows, or this share of the copy.
 DELTA_ROWS = 20_000
@@ -116,13 +116,17 @@ class Snapshot(msgspec.Struct, frozen=True):
         return groups
 
     def derived(
-        self, partition: Path, fingerprint: str, derive: Callable[[pl.DataFrame], pl.DataFrame]
+        self,
+        partition: Path,
+        fingerprint: str,
+        derive: Callable[[pl.DataFrame], pl.DataFrame],
+        columns: Sequence[str],
     ) -> Path:
-        """``derive`` of the partition's rows, written beside it once per ``fingerprint`` (of
-        everything else the result depends on) and read from there after."""
+        """``derive`` of the partition's ``columns``, written beside it once per
+        ``fingerprint`` (of everything else the result depends on) and read from there after."""
         target = partition.with_name(f"{partition.stem}.incidents-{fingerprint}.parquet")
         if not target.is_file():
-            _write(derive(pl.read_parquet(partition)), target)
+            _write(derive(pl.read_parquet(partition, columns=list(columns))), target)
         return target
 
     def delta(self) -> Path | None:
@@ -269,7 +273,7 @@ class Store:
             return self._rebuild_in(connection, watermark, schema)
 
     def _rebuild_in(self, connection: Any, watermark: int, schema: str) -> Manifest:
-        """Every accepted report, streamed in record batches into one file per quarter (memory
+        """Every accepted report, streamed in record batches into one file per month (memory
         bounded by a batch and the open writers, not by the registry)."""
         import pyarrow.parquet as pq
 
@@ -282,7 +286,7 @@ class Store:
         earliest = (
             select(
                 reports.c.incident_id.label("_incident"),
-                _quarter_of(reports.c.occurred_on).label(_PARTITION),
+                _month_of(reports.c.occurred_on).label(_PARTITION),
             )
             .where(reports.c.status == population.COUNTED_STATUS)
             .group_by(reports.c.incident_id)
@@ -387,22 +391,11 @@ def copy_for(settings: Settings, database: Database) -> Copy | None:
     return Copy(Store(directory), database)
 
 
-def _quarter_of(day: Any) -> Any:
-    """'2026-Q3' for the earliest date of a group."""
+def _month_of(day: Any) -> Any:
+    """'2026-07' for the earliest date of a group."""
     from sqlalchemy import func
 
-    earliest = func.min(day)
-    return func.concat(
-        func.extract("year", earliest).cast(_text()),
-        literal("-Q"),
-        func.extract("quarter", earliest).cast(_text()),
-    )
-
-
-def _text() -> Any:
-    from sqlalchemy import Text
-
-    return Text()
+    return func.to_char(func.min(day), literal("YYYY-MM"))
 
 
 def _uuids(values: pl.Series) -> list[uuid.UUID]:

@@ -115,7 +115,9 @@ def _count(
     passes: list[pl.LazyFrame] = []
     for paths in snapshot.passes(date(span.lookback.year, 1, 1), date(span.end.year, 12, 31)):
         derived = [
-            snapshot.derived(path, fingerprint, lambda rows: _derive(rows, reference))
+            snapshot.derived(
+                path, fingerprint, lambda rows: _derive(rows, reference), list(extract.COLUMNS)
+            )
             for path in paths
         ]
         incidents = pl.scan_parquet(derived)
