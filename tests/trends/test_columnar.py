@@ -301,3 +301,36 @@ def _rows_in(snapshot: columnar.Snapshot) -> int:
     if delta is not None:
         total += pl.scan_parquet(delta).select(pl.len()).collect().item()
     return total
+
+
+async def test_a_delta_folded_into_its_months_counts_as_the_registry_does(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every update folds its delta into the months it touches instead of keeping a delta.
+    monkeypatch.setattr(columnar, "DELTA_ROWS", 0)
+    monkeypatch.setattr(columnar, "DELTA_SHARE", 0.0)
+    headers = world.members.regulator.headers
+    secretariat = world.members.secretariat.headers
+    before = columnar.Store(world.copy_dir).manifest()
+    assert before is not None
+    early = await _file(world, headers, occurred_on="2023-03-02", affected_jurisdictions=["NG"])
+    late = await _file(world, headers, occurred_on="2025-09-09", affected_jurisdictions=["KE"])
+    for report in (early, late):
+        await _accept(world, report["ref"])
+    assert await _same_answers(world)
+    # The later report joins the earlier one's incident: it leaves its month for 2023-03.
+    await _post(
+        world,
+        f"/api/v1/reports/{late['ref']}/move",
+        secretariat,
+        {"incident": early["incident"]["ref"]},
+    )
+    assert await _same_answers(world)
+    await _post(world, f"/api/v1/reports/{early['ref']}/withdraw", headers)
+    assert await _same_answers(world)
+    after = columnar.Store(world.copy_dir).manifest()
+    assert after is not None
+    assert after.delta is None
+    assert after.generation == before.generation, "folded, not rebuilt"
+    rewritten = {part.name for part in after.partitions} - {p.name for p in before.partitions}
+    assert any(name.startswith("2023-03.") for name in rewritten)

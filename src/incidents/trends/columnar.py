@@ -235,8 +235,11 @@ class Store:
         affected = (
             pl.concat([previous, touched]).unique() if previous is not None else touched
         ).to_frame("incident")
-        if delta.height > max(DELTA_ROWS, DELTA_SHARE * found.rows):
-            return self._rebuild(connection)
+        if max(delta.height, affected.height) > max(DELTA_ROWS, DELTA_SHARE * found.rows):
+            folded = self._fold(found, delta, affected["incident"], watermark)
+            if old_delta:
+                _remove(old_delta, _affected_path(old_delta))
+            return folded
         name = f"delta-{uuid.uuid4().hex}.parquet"
         _write(delta, self.directory / name)
         _write(affected, _affected_path(self.directory / name))
@@ -251,6 +254,56 @@ class Store:
         if old_delta:
             _remove(old_delta, _affected_path(old_delta))
         return updated
+
+    def _fold(
+        self, found: Manifest, delta: pl.DataFrame, affected: pl.Series, watermark: int
+    ) -> Manifest:
+        """The delta written into the months it touches: each month holding an affected
+        incident's old rows or receiving new ones is rewritten (under a new name, in the same
+        generation) without the former and with the latter; the other months, and their
+        derived incidents, are kept. Replaced files stay until the next full rebuild, for
+        readers still on the manifest before."""
+        base = self.directory / found.generation
+        superseded = affected.implode()
+        holders = {
+            part.name
+            for part in found.partitions
+            if pl.scan_parquet(base / part.name)
+            .filter(pl.col("incident").is_in(superseded))
+            .select(pl.len())
+            .collect()
+            .item()
+        }
+        arriving = delta.with_columns(
+            pl.col("occurred_on").min().over("incident").dt.strftime("%Y-%m").alias(_PARTITION)
+        )
+        months = {_month(name) for name in holders} | set(arriving[_PARTITION].to_list())
+        kept = [part for part in found.partitions if _month(part.name) not in months]
+        by_month = {_month(part.name): part for part in found.partitions}
+        written: list[Partition] = []
+        for month in sorted(months):
+            frames = [arriving.filter(pl.col(_PARTITION) == month).drop(_PARTITION)]
+            if month in by_month:
+                old = pl.read_parquet(base / by_month[month].name)
+                frames.insert(0, old.filter(~pl.col("incident").is_in(superseded)))
+            rows = pl.concat(frames, how="vertical_relaxed")
+            if rows.height == 0:
+                continue
+            name = f"{month}.{uuid.uuid4().hex[:12]}.parquet"
+            _write(rows, base / name)
+            first, last = rows["occurred_on"].min(), rows["occurred_on"].max()
+            written.append(Partition(name, first, last, rows.height))  # type: ignore[arg-type]
+        folded = msgspec.structs.replace(
+            found,
+            watermark=watermark,
+            partitions=tuple(sorted([*kept, *written], key=lambda part: part.name)),
+            delta=None,
+            delta_rows=0,
+            affected=0,
+        )
+        self._publish(folded)
+        logger.info("trends copy: delta folded into %s months", len(written))
+        return folded
 
     def _incidents_of(self, found: Manifest, ids: pl.Series) -> pl.Series:
         """The incidents the copy holds ``ids`` (reports) under."""
@@ -389,6 +442,11 @@ def copy_for(settings: Settings, database: Database) -> Copy | None:
         return None
     directory = settings.trends_columnar_dir or settings.data_dir / "trends-columnar"
     return Copy(Store(directory), database)
+
+
+def _month(name: str) -> str:
+    """A partition file's month: 2026-07.parquet, or 2026-07.<id>.parquet once rewritten."""
+    return name.split(".")[0]
 
 
 def _month_of(day: Any) -> Any:
