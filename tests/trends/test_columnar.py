@@ -23,7 +23,7 @@ from incidents.config import Settings
 from incidents.db import Database, create_engine
 from incidents.synthetic.generate import generate
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends import columnar
+from incidents.trends import columnar, columnar_files
 from tests.conftest import cloned_database, serve_in_process
 from tests.factories import Members, make_members, report_payload
 from tests.registry import END
@@ -241,7 +241,7 @@ async def test_the_copy_is_private_and_rebuilt_when_damaged(world: World, tmp_pa
     assert _private(store.directory)
     assert all(_private(path) for path in store.directory.rglob("*"))
 
-    (store.directory / columnar.MANIFEST).write_text("{not json")
+    (store.directory / columnar_files.MANIFEST).write_text("{not json")
     assert store.manifest() is None
     again = (await asyncio.to_thread(store.current, world.url)).manifest
     assert again.generation != built.generation
@@ -256,8 +256,8 @@ async def test_the_copy_is_private_and_rebuilt_when_damaged(world: World, tmp_pa
         rebuilt.generation
     ], "older generations are removed"
 
-    stale = msgspec.structs.replace(rebuilt, format=columnar.FORMAT + 1)
-    (store.directory / columnar.MANIFEST).write_bytes(msgspec.json.encode(stale))
+    stale = msgspec.structs.replace(rebuilt, format=columnar_files.FORMAT + 1)
+    (store.directory / columnar_files.MANIFEST).write_bytes(msgspec.json.encode(stale))
     assert store.manifest() is None, "another format is rebuilt, never read"
 
 
@@ -282,11 +282,11 @@ async def test_two_workers_updating_at_once_leave_one_correct_copy(
         accepted = (
             await connection.execute(text("SELECT count(*) FROM reports WHERE status = 'accepted'"))
         ).scalar_one()
-    snapshot = columnar.Snapshot(directory, found)
+    snapshot = columnar_files.Snapshot(directory, found)
     assert _rows_in(snapshot) == accepted
 
 
-def _rows_in(snapshot: columnar.Snapshot) -> int:
+def _rows_in(snapshot: columnar_files.Snapshot) -> int:
     """The accepted reports the copy stands for: partition rows not superseded, plus the delta."""
     import polars as pl
 

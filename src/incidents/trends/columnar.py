@@ -18,7 +18,8 @@ migration 0017). The copy stores a watermark, the xmin of the snapshot it was re
 transaction below it was finished and seen. Before a trend is counted, the reports written at or
 above the watermark are looked up; the incidents they belong to (now and before) are "affected",
 their accepted reports re-read whole into a delta file, and their rows in the partitions are
-ignored. The delta is folded into a full rebuild once it grows past a share of the copy. A
+ignored. Once the delta grows past a share of the copy it is folded into the months it
+touches (those rewritten, the others and their derived incidents kept). A
 copy that is missing, unreadable, of another format or schema, or ahead of the database (a
 restore) is rebuilt. Writers take a PostgreSQL advisory lock, so workers and hosts sharing the
 directory never interleave; files are written under new names and the manifest is replaced by a
@@ -28,131 +29,32 @@ rename, so a reader sees one whole version or the one before.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator, Sequence
-from datetime import date
 from pathlib import Path
 from typing import Any
 
-import adbc_driver_postgresql.dbapi as adbc
 import msgspec
 import polars as pl
-from sqlalchemy import Select, and_, literal, select
+from sqlalchemy import literal, select
 
 from incidents.config import Settings
 from incidents.db import Database
 from incidents.reports.models import reports
+from incidents.trends import columnar_db as sql
+from incidents.trends import columnar_files as files
 from incidents.trends import extract, population
+from incidents.trends.columnar_files import FORMAT, MANIFEST, Manifest, Partition, Snapshot
 
 logger = logging.getLogger(__name__)
 
-FORMAT = 2
-MANIFEST = "manifest.json"
-# Folded into a rebuild beyond this many delta rows, or this share of the copy.
+# Folded into the months it touches beyond this many delta rows, or this share of the copy.
 DELTA_ROWS = 20_000
 DELTA_SHARE = 0.05
-# Any constant shared by every process using the copy (pg_advisory_lock takes a bigint).
-LOCK_KEY = 0x7472656E6473  # "trends"
-# The most partition rows one pass of a trend reads at once (fewer passes cost less fixed
-# overhead; memory is bounded by this, or by the largest quarter when it is larger).
-PASS_ROWS = 250_000
-_ID = "id"
 _PARTITION = "_partition"
-
-
-class Partition(msgspec.Struct, frozen=True):
-    name: str
-    first: date
-    """The earliest occurrence date of any report in it."""
-    last: date
-    rows: int
-
-
-class Manifest(msgspec.Struct, frozen=True, kw_only=True):
-    format: int
-    schema: str
-    """The database's Alembic revision when the copy was built."""
-    generation: str
-    watermark: int
-    partitions: tuple[Partition, ...]
-    delta: str | None = None
-    delta_rows: int = 0
-    affected: int = 0
-
-    @property
-    def rows(self) -> int:
-        return sum(partition.rows for partition in self.partitions)
-
-
-class Snapshot(msgspec.Struct, frozen=True):
-    """One version of the copy, as a trend reads it."""
-
-    directory: Path
-    manifest: Manifest
-
-    def partitions(self, first: date, last: date) -> list[Path]:
-        """The partitions holding a report dated in [first, last]."""
-        return [path for group in self.passes(first, last, budget=0) for path in group]
-
-    def passes(self, first: date, last: date, budget: int = PASS_ROWS) -> list[list[Path]]:
-        """The partitions holding a report dated in [first, last], in consecutive groups of at
-        most ``budget`` rows (a partition larger than the budget alone): what one pass reads."""
-        base = self.directory / self.manifest.generation
-        groups: list[list[Path]] = []
-        size = 0
-        for part in self.manifest.partitions:
-            if part.last < first or part.first > last:
-                continue
-            if not groups or size + part.rows > budget:
-                groups.append([])
-                size = 0
-            groups[-1].append(base / part.name)
-            size += part.rows
-        return groups
-
-    def derived(
-        self,
-        partition: Path,
-        fingerprint: str,
-        derive: Callable[[pl.DataFrame], pl.DataFrame],
-        columns: Sequence[str],
-    ) -> Path:
-        """``derive`` of the partition's ``columns``, written beside it once per
-        ``fingerprint`` (of everything else the result depends on) and read from there after."""
-        target = partition.with_name(f"{partition.stem}.incidents-{fingerprint}.parquet")
-        if not target.is_file():
-            _write(derive(pl.read_parquet(partition, columns=list(columns))), target)
-        return target
-
-    def delta(self) -> Path | None:
-        return self.directory / self.manifest.delta if self.manifest.delta else None
-
-    def affected(self) -> pl.Series | None:
-        """The incidents whose partition rows are superseded by the delta."""
-        delta = self.delta()
-        if delta is None:
-            return None
-        return pl.read_parquet(_affected_path(delta))["incident"]
-
-
-def _affected_path(delta: Path) -> Path:
-    return delta.with_name(delta.stem + ".affected.parquet")
-
-
-def _copy_columns() -> dict[str, Any]:
-    """Every column trends and briefs read, with the report's id."""
-    return {_ID: reports.c.id, **extract.COLUMNS, **extract.BRIEF_COLUMNS}
-
-
-def _rows(condition: Any) -> Select[Any]:
-    return extract.report_rows(
-        and_(reports.c.status == population.COUNTED_STATUS, condition), brief=True
-    ).add_columns(reports.c.id.label(_ID))
 
 
 class Store:
@@ -181,15 +83,15 @@ class Store:
 
     def current(self, url: str) -> Snapshot:
         """The copy brought up to date with every committed change, rebuilt when unusable."""
-        with _connect(url) as connection:
+        with sql.connect(url) as connection:
             found = self.manifest()
-            if found is not None and not _changed_since(connection, found):
+            if found is not None and not sql.changed_since(connection, found.watermark):
                 return Snapshot(self.directory, found)
-            with _locked(connection):
+            with sql.locked(connection):
                 return Snapshot(self.directory, self._update(connection))
 
     def rebuild(self, url: str) -> Manifest:
-        with _connect(url) as connection, _locked(connection):
+        with sql.connect(url) as connection, sql.locked(connection):
             return self._rebuild(connection)
 
     # -- writing (under the lock) --------------------------------------------------------
@@ -198,30 +100,30 @@ class Store:
         found = self.manifest()  # again: another writer may have moved it
         if found is None:
             return self._rebuild(connection)
-        with _repeatable_read(connection):
+        with sql.repeatable_read(connection):
             # The changed rows through their index, always: the planner has no statistics for
             # the column on a migrated registry, guesses a third of the table and scans it all
             # (1.5 s at 1M instead of a millisecond).
-            watermark, schema = _snapshot(connection)
+            watermark, schema = sql.snapshot(connection)
             if schema != found.schema or watermark < found.watermark:
                 # Another schema, or a database behind the copy (restored): start again.
                 return self._rebuild_in(connection, watermark, schema)
-            _execute(connection, "SET LOCAL enable_seqscan = off")
-            changed = _arrow(
+            sql.execute(connection, "SET LOCAL enable_seqscan = off")
+            changed = sql.arrow(
                 connection,
                 extract.to_sql(
-                    select(reports.c.id.label(_ID), reports.c.incident_id.label("incident")).where(
-                        reports.c.changed_xact >= literal(found.watermark)
-                    )
+                    select(
+                        reports.c.id.label(sql.ID), reports.c.incident_id.label("incident")
+                    ).where(reports.c.changed_xact >= literal(found.watermark))
                 ),
             )
             if changed.height == 0:
                 return found
-            before = self._incidents_of(found, changed[_ID])
+            before = self._incidents_of(found, changed[sql.ID])
             touched = pl.concat([changed["incident"], before]).unique()
-            fresh = _arrow(
+            fresh = sql.arrow(
                 connection,
-                extract.to_sql(_rows(reports.c.incident_id.in_(_uuids(touched)))),
+                extract.to_sql(sql.rows(reports.c.incident_id.in_(sql.uuids(touched)))),
             )
         snapshot = Snapshot(self.directory, found)
         old_delta = snapshot.delta()
@@ -238,11 +140,11 @@ class Store:
         if max(delta.height, affected.height) > max(DELTA_ROWS, DELTA_SHARE * found.rows):
             folded = self._fold(found, delta, affected["incident"], watermark)
             if old_delta:
-                _remove(old_delta, _affected_path(old_delta))
+                files.remove(old_delta, files.affected_path(old_delta))
             return folded
         name = f"delta-{uuid.uuid4().hex}.parquet"
-        _write(delta, self.directory / name)
-        _write(affected, _affected_path(self.directory / name))
+        files.write(delta, self.directory / name)
+        files.write(affected, files.affected_path(self.directory / name))
         updated = msgspec.structs.replace(
             found,
             watermark=watermark,
@@ -252,7 +154,7 @@ class Store:
         )
         self._publish(updated)
         if old_delta:
-            _remove(old_delta, _affected_path(old_delta))
+            files.remove(old_delta, files.affected_path(old_delta))
         return updated
 
     def _fold(
@@ -290,7 +192,7 @@ class Store:
             if rows.height == 0:
                 continue
             name = f"{month}.{uuid.uuid4().hex[:12]}.parquet"
-            _write(rows, base / name)
+            files.write(rows, base / name)
             first, last = rows["occurred_on"].min(), rows["occurred_on"].max()
             written.append(Partition(name, first, last, rows.height))  # type: ignore[arg-type]
         folded = msgspec.structs.replace(
@@ -315,14 +217,14 @@ class Store:
             return pl.Series("incident", [], dtype=ids.dtype)
         return (
             pl.scan_parquet(files)
-            .select(_ID, "incident")
-            .filter(pl.col(_ID).is_in(ids.implode()))
+            .select(sql.ID, "incident")
+            .filter(pl.col(sql.ID).is_in(ids.implode()))
             .collect()["incident"]
         )
 
     def _rebuild(self, connection: Any) -> Manifest:
-        with _repeatable_read(connection):
-            watermark, schema = _snapshot(connection)
+        with sql.repeatable_read(connection):
+            watermark, schema = sql.snapshot(connection)
             return self._rebuild_in(connection, watermark, schema)
 
     def _rebuild_in(self, connection: Any, watermark: int, schema: str) -> Manifest:
@@ -330,16 +232,16 @@ class Store:
         bounded by a batch and the open writers, not by the registry)."""
         import pyarrow.parquet as pq
 
-        _private_directory(self.directory)
+        files.private_directory(self.directory)
         generation = f"generation-{uuid.uuid4().hex}"
         base = self.directory / generation
-        _private_directory(base)
+        files.private_directory(base)
         # Each report with its incident's earliest occurrence date: the partition key.
-        query = _rows(literal(True))
+        query = sql.rows(literal(True))
         earliest = (
             select(
                 reports.c.incident_id.label("_incident"),
-                _month_of(reports.c.occurred_on).label(_PARTITION),
+                sql.month_of(reports.c.occurred_on).label(_PARTITION),
             )
             .where(reports.c.status == population.COUNTED_STATUS)
             .group_by(reports.c.incident_id)
@@ -430,7 +332,7 @@ class Copy(msgspec.Struct, frozen=True):
         found = self.store.manifest()
         if found is not None:
             async with self.database.connect() as connection:
-                changed = await connection.scalar(_changed_query(found.watermark))
+                changed = await connection.scalar(sql.changed_query(found.watermark))
             if not changed:
                 return Snapshot(self.store.directory, found)
         return await asyncio.to_thread(self.store.current, self.url)
@@ -447,99 +349,6 @@ def copy_for(settings: Settings, database: Database) -> Copy | None:
 def _month(name: str) -> str:
     """A partition file's month: 2026-07.parquet, or 2026-07.<id>.parquet once rewritten."""
     return name.split(".")[0]
-
-
-def _month_of(day: Any) -> Any:
-    """'2026-07' for the earliest date of a group."""
-    from sqlalchemy import func
-
-    return func.to_char(func.min(day), literal("YYYY-MM"))
-
-
-def _uuids(values: pl.Series) -> list[uuid.UUID]:
-    """UUIDs as ADBC reads them (16 bytes) or as text, for a query."""
-    return [
-        uuid.UUID(bytes=value) if isinstance(value, bytes) else uuid.UUID(str(value))
-        for value in values.to_list()
-    ]
-
-
-def _write(frame: pl.DataFrame, path: Path) -> None:
-    temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex}")
-    frame.write_parquet(temporary)
-    temporary.chmod(0o600)
-    temporary.replace(path)
-
-
-def _remove(*paths: Path) -> None:
-    for path in paths:
-        with contextlib.suppress(OSError):
-            path.unlink()
-
-
-def _private_directory(path: Path) -> None:
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    path.chmod(0o700)
-
-
-@contextlib.contextmanager
-def _connect(url: str) -> Iterator[Any]:
-    from incidents.db import libpq_url
-
-    with adbc.connect(libpq_url(url), autocommit=True) as connection:
-        yield connection
-
-
-@contextlib.contextmanager
-def _locked(connection: Any) -> Iterator[None]:
-    _execute(connection, f"SELECT pg_advisory_lock({LOCK_KEY})")
-    try:
-        yield
-    finally:
-        _execute(connection, f"SELECT pg_advisory_unlock({LOCK_KEY})")
-
-
-@contextlib.contextmanager
-def _repeatable_read(connection: Any) -> Iterator[None]:
-    """One snapshot for the watermark and every read made with it."""
-    _execute(connection, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-    try:
-        yield
-    finally:
-        _execute(connection, "COMMIT")
-
-
-def _execute(connection: Any, sql: str) -> list[Any]:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        return list(cursor.fetchall()) if cursor.description else []
-
-
-def _snapshot(connection: Any) -> tuple[int, str]:
-    """(the snapshot's xmin: every transaction below it is finished and seen, the schema)."""
-    rows = _execute(
-        connection,
-        "SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint, "
-        "(SELECT version_num FROM alembic_version LIMIT 1)",
-    )
-    return int(rows[0][0]), str(rows[0][1])
-
-
-def _changed_query(watermark: int) -> Select[Any]:
-    """Whether any report was written at or after ``watermark`` (one index probe)."""
-    return select(select(reports.c.id).where(reports.c.changed_xact >= literal(watermark)).exists())
-
-
-def _changed_since(connection: Any, manifest: Manifest) -> bool:
-    return bool(_execute(connection, extract.to_sql(_changed_query(manifest.watermark)))[0][0])
-
-
-def _arrow(connection: Any, sql: str) -> pl.DataFrame:
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        frame = pl.from_arrow(cursor.fetch_arrow_table())
-    assert isinstance(frame, pl.DataFrame)
-    return frame
 
 
 def describe(manifest: Manifest) -> dict[str, Any]:

@@ -22,7 +22,7 @@ import polars as pl
 from incidents.members.schemas import Principal
 from incidents.reports.filters import Filters, compile_filters
 from incidents.taxonomy.service import TaxonomyRegistry
-from incidents.trends import columnar, extract, metrics, population, service
+from incidents.trends import columnar, columnar_files, extract, metrics, population, service
 from incidents.trends.periods import Window
 from incidents.trends.protection import Method
 
@@ -100,7 +100,7 @@ def _derive(rows: pl.DataFrame, reference: service.Reference) -> pl.DataFrame:
 
 
 def _count(
-    snapshot: columnar.Snapshot,
+    snapshot: columnar_files.Snapshot,
     coarse: Filters,
     taxonomy: TaxonomyRegistry,
     reference: service.Reference,
