@@ -334,3 +334,36 @@ async def test_a_delta_folded_into_its_months_counts_as_the_registry_does(
     assert after.generation == before.generation, "folded, not rebuilt"
     rewritten = {part.name for part in after.partitions} - {p.name for p in before.partitions}
     assert any(name.startswith("2023-03.") for name in rewritten)
+
+
+async def test_the_rebuild_command_builds_the_copy_and_says_what_it_holds(
+    world: World, tmp_path: Path
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from incidents.cli import main
+
+    environment = {"INCIDENTS_DATABASE_URL": world.url, "INCIDENTS_DATA_DIR": str(tmp_path)}
+    result = await asyncio.to_thread(CliRunner(env=environment).invoke, main, ["trends", "rebuild"])
+    assert result.exit_code == 0, result.output
+    printed = json.loads(result.output)
+    async with world.database.connect() as connection:
+        accepted = (
+            await connection.execute(text("SELECT count(*) FROM reports WHERE status = 'accepted'"))
+        ).scalar_one()
+    assert printed["reports"] == accepted
+    built = columnar.Store(tmp_path / "trends-columnar").manifest()
+    assert built is not None
+    assert built.generation == printed["generation"]
+    assert _private(tmp_path / "trends-columnar")
+
+    off = await asyncio.to_thread(
+        CliRunner(env={**environment, "INCIDENTS_TRENDS_COLUMNAR": "false"}).invoke,
+        main,
+        ["trends", "rebuild"],
+    )
+    assert off.exit_code == 1
+    assert "INCIDENTS_TRENDS_COLUMNAR is off" in off.output
+    assert "Traceback" not in off.output
