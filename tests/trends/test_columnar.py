@@ -367,3 +367,21 @@ async def test_the_rebuild_command_builds_the_copy_and_says_what_it_holds(
     assert off.exit_code == 1
     assert "INCIDENTS_TRENDS_COLUMNAR is off" in off.output
     assert "Traceback" not in off.output
+
+
+async def test_a_copy_that_cannot_be_written_falls_back_to_the_registry(
+    world: World, tmp_path: Path
+) -> None:
+    blocked = tmp_path / "not-a-directory"
+    blocked.write_text("a file where the copy's directory should be")
+    app = create_app(
+        Settings(database_url=world.url, data_dir=tmp_path, trends_columnar_dir=blocked),
+        database=world.database,
+    )
+    headers = world.members.secretariat.headers
+    params = {**QUARTERS, "by": "harm_domain"}
+    async with serve_in_process(app) as client:
+        answer = await client.get("/api/v1/trends", params=params, headers=headers)
+    expected = await world.registry.get("/api/v1/trends", params=params, headers=headers)
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == expected.json()

@@ -210,13 +210,13 @@ class Store:
     def _incidents_of(self, found: Manifest, ids: pl.Series) -> pl.Series:
         """The incidents the copy holds ``ids`` (reports) under."""
         snapshot = Snapshot(self.directory, found)
-        files = [snapshot.directory / found.generation / part.name for part in found.partitions]
+        paths = [snapshot.directory / found.generation / part.name for part in found.partitions]
         if delta := snapshot.delta():
-            files.append(delta)
-        if not files:
+            paths.append(delta)
+        if not paths:
             return pl.Series("incident", [], dtype=ids.dtype)
         return (
-            pl.scan_parquet(files)
+            pl.scan_parquet(paths)
             .select(sql.ID, "incident")
             .filter(pl.col(sql.ID).is_in(ids.implode()))
             .collect()["incident"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 from collections.abc import Sequence
 from datetime import date
 
@@ -25,6 +26,8 @@ from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends import columnar, columnar_files, extract, metrics, population, service
 from incidents.trends.periods import Window
 from incidents.trends.protection import Method
+
+logger = logging.getLogger(__name__)
 
 # Bumped when metrics.incidents changes what it derives: derived files of another version are
 # derived again.
@@ -67,10 +70,20 @@ async def trend(
     reference = service.reference_of(taxonomy)
     service.check_size(reference, by, span)
     audience = service.audience_of(principal)
-    snapshot = await copy.current()
-    counted, totalled = await asyncio.to_thread(
-        _count, snapshot, coarse, taxonomy, reference, by, span
-    )
+    try:
+        snapshot = await copy.current()
+        counted, totalled = await asyncio.to_thread(
+            _count, snapshot, coarse, taxonomy, reference, by, span
+        )
+    except OSError:
+        # A copy that cannot be written or read (disk full, permissions) must not stop
+        # trends: they are counted from the registry, as with the copy off.
+        logger.exception(
+            "trends copy in %s unusable; counting from the registry", copy.store.directory
+        )
+        return await service.trend(
+            url, principal, filters, taxonomy, by=by, span=span, k=k, noise=noise
+        )
     source = service.Source(
         # Nothing is materialised whole: the passes were counted one by one.
         incidents=pl.LazyFrame(),
