@@ -354,6 +354,7 @@ async def test_the_rebuild_command_builds_the_copy_and_says_what_it_holds(
             await connection.execute(text("SELECT count(*) FROM reports WHERE status = 'accepted'"))
         ).scalar_one()
     assert printed["reports"] == accepted
+    assert any(".incidents-" in path.name for path in (tmp_path / "trends-columnar").rglob("*"))
     built = columnar.Store(tmp_path / "trends-columnar").manifest()
     assert built is not None
     assert built.generation == printed["generation"]

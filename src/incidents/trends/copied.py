@@ -112,6 +112,16 @@ def _derive(rows: pl.DataFrame, reference: service.Reference) -> pl.DataFrame:
     ).collect()
 
 
+def prepare(snapshot: columnar_files.Snapshot, reference: service.Reference) -> None:
+    """Derive every partition's incidents ahead, as the first trend would otherwise do."""
+    fingerprint = _fingerprint(reference)
+    for paths in snapshot.passes(date.min, date.max, budget=0):
+        for path in paths:
+            snapshot.derived(
+                path, fingerprint, lambda rows: _derive(rows, reference), list(extract.COLUMNS)
+            )
+
+
 def _count(
     snapshot: columnar_files.Snapshot,
     coarse: Filters,
