@@ -6,7 +6,7 @@ Rows that are not public never move it (the trigger's WHEN is false: no function
 filings, drafts and restricted reports cost nothing and say nothing through it.
 
 Revision ID: 0018_reads
-Revises: 0015_web_uploads
+Revises: 0017_columnar
 Create Date: 2026-11-29
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = "0018_reads"
-down_revision: str | None = "0015_web_uploads"
+down_revision: str | None = "0017_columnar"
 branch_labels = None
 depends_on = None
 

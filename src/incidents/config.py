@@ -52,6 +52,11 @@ class Settings(msgspec.Struct, forbid_unknown_fields=True, frozen=True, kw_only=
     suppression_k: Annotated[int, msgspec.Meta(ge=1, le=1000)] = 5
     disclosure_noise: Annotated[int, msgspec.Meta(ge=1, le=20)] = 2
     """D: published counts over restricted reports move by at most this much (cell-key noise)."""
+    trends_columnar: bool = True
+    """Count trends over all accepted reports from the columnar copy of the extract (kept
+    current before each use) instead of reading the registry each time."""
+    trends_columnar_dir: Path | None = None
+    """Where the columnar copy lives; unset: ``trends-columnar`` in ``data_dir``."""
     taxonomy_dir: Path = msgspec.field(default_factory=paths.taxonomy_dir)
     """Where the shipped taxonomy lives; defaults to the copy bundled with the package."""
     cors_origins: tuple[Origin, ...] = ()

@@ -137,6 +137,30 @@ def test_counts_carry_the_cell_key_of_their_incidents() -> None:
     assert keys == {"1": 4, "7": 7}, "keys add up modulo 2**32"
 
 
+def test_cells_of_disjoint_incidents_add_up_to_the_cells_of_all() -> None:
+    """The columnar copy counts each partition (whole incidents) alone and merges the cells."""
+    rows = [
+        report("a", date(2026, 7, 3), affected=["KE", "BR"], key=2**32 - 1),
+        report("a", date(2025, 2, 1), affected=["NG"], precision="month", key=9),
+        report("b", date(2026, 4, 4), affected=["KE"], key=5),
+        report("c", date(2026, 7, 5), affected=["BR"], key=7, domains=["7", "7.3"]),
+        report("d", date(2025, 1, 1), precision="year", key=11),
+    ]
+    start, end = date(2025, 1, 1), date(2026, 7, 1)
+    by = ["region"]
+    whole = metrics.counts(incidents(*rows), by, "quarter", start, end, COUNTRIES, CATEGORIES)
+    parts = [
+        metrics.cells(incidents(*part), by, COUNTRIES, "quarter")
+        for part in (rows[:2], rows[2:4], rows[4:])
+    ]
+    merged = metrics.on_grid(metrics.merged(parts, by), by, "quarter", start, end, CATEGORIES)
+    order = ["period", "year_only", *by]
+    assert_frame_equal(merged.sort(order).collect(), whole.sort(order).collect())
+    assert merged.collect()["incidents"].sum() > 4, "an incident counts in each of its regions"
+    empty = metrics.on_grid(metrics.merged([], by), by, "quarter", start, end, CATEGORIES)
+    assert empty.collect()["incidents"].sum() == 0
+
+
 def test_changes_compare_with_the_previous_period_and_a_year_before() -> None:
     lf = incidents(
         report("a", date(2025, 7, 3), domains=["1"]),

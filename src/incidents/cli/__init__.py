@@ -13,6 +13,7 @@ from incidents.cli.members import members
 from incidents.cli.serve import serve
 from incidents.cli.shared import Commands
 from incidents.cli.taxonomy import taxonomy
+from incidents.cli.trends import trends
 
 
 @click.group(cls=Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -26,5 +27,5 @@ def main() -> None:
     """
 
 
-for command in (serve, db, members, taxonomy, audit, imports, generate, brief):
+for command in (serve, db, members, taxonomy, audit, imports, generate, brief, trends):
     main.add_command(command)

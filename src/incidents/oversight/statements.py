@@ -31,6 +31,7 @@ REPORT_COLUMNS = [
         "submitted_at",
         "reviewed_at",
         "search_vector",
+        "changed_xact",
     }
 ]
 

@@ -41,6 +41,9 @@ SHARING_LEVELS = ("TLP:CLEAR", "TLP:GREEN", "TLP:AMBER", "TLP:RED")
 
 report_numbers = Sequence("report_numbers", metadata=metadata)
 
+# The writing transaction's id as a bigint (xid8 never wraps; bigint reflects and compares).
+CHANGED_XACT = "(pg_current_xact_id())::text::bigint"
+
 
 reports = Table(
     "reports",
@@ -119,6 +122,9 @@ reports = Table(
     Column("deaths", Integer),
     Column("injuries", Integer),
     Column("disclosure_key", BigInteger, nullable=False, server_default=text(DISCLOSURE_KEY)),
+    # The transaction that last wrote the row (migration 0017; a trigger sets it on update): the
+    # columnar copy of the trends extract re-reads the reports changed since its watermark.
+    Column("changed_xact", BigInteger, server_default=text(CHANGED_XACT)),
     # The full-text document, stored (migration 0007): title, summary, system and developer,
     # as written and stemmed in the report's language, Chinese read in bigrams (0013).
     Column(
@@ -159,6 +165,11 @@ reports = Table(
         ),
     ),
     Index(None, "occurred_on"),
+    Index(
+        "ix_reports_changed_xact",
+        "changed_xact",
+        postgresql_where=text("changed_xact IS NOT NULL"),
+    ),
     Index("ix_reports_submitted_at", "submitted_at"),
     Index("ix_reports_filed_at_number", "filed_at", "number"),
     Index(

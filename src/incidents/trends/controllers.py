@@ -86,12 +86,14 @@ async def _trend(
     settings = request.app.state.settings
     # Polars and Arrow load on the first trend request only: a worker serving records alone
     # stays small (see bench: worker memory).
-    from incidents.trends.service import trend
+    from incidents.trends.columnar import copy_for
+    from incidents.trends.copied import trend
 
     # A streaming replica's URL when one is configured and fresh enough (Database.read_url).
     organization = principal.organization_id if principal else None
+    database = request.app.state.database
     source, table = await trend(
-        await request.app.state.database.read_url(organization),
+        await database.read_url(organization),
         principal,
         _aligned(filters, span),
         taxonomy,
@@ -99,6 +101,7 @@ async def _trend(
         span=span,
         k=settings.suppression_k,
         noise=settings.disclosure_noise,
+        copy=copy_for(settings, database),
     )
     return dimensions, span, source, table
 

@@ -15,7 +15,7 @@ import polars as pl
 
 from incidents.reports.coded import CODED
 from incidents.trends.periods import DIMENSIONS, PER_YEAR, Period
-from incidents.trends.protection import cell_key
+from incidents.trends.protection import KEY_SPACE, cell_key
 
 __all__ = ["DIMENSIONS", "PER_YEAR", "Period"]
 
@@ -286,11 +286,43 @@ def counts(
 ) -> pl.LazyFrame:
     """Incidents (and the cell key) per period x the ``by`` dimensions, for every period of
     [start, end] and every category of the taxonomy (zero where nothing happened)."""
+    return on_grid(cells(incidents_lf, by, countries, period), by, period, start, end, categories)
+
+
+def cells(
+    incidents_lf: pl.LazyFrame, by: Sequence[str], countries: pl.LazyFrame, period: Period
+) -> pl.LazyFrame:
+    """The cells incidents fall in (period x ``by``), each with its count and cell key: only
+    the cells some incident is in. Cells of disjoint sets of incidents add up (``merged``)."""
     exploded = _exploded(incidents_lf, by, countries, period)
-    keys = ["period", "year_only", *by]
-    counted = exploded.group_by(keys).agg(
+    return exploded.group_by(["period", "year_only", *by]).agg(
         incidents=pl.len().cast(pl.Int64), key=cell_key(pl.col("incident_key"))
     )
+
+
+def merged(parts: Sequence[pl.LazyFrame], by: Sequence[str]) -> pl.LazyFrame:
+    """The cells of the union of disjoint sets of incidents from each set's ``cells``: counts
+    add, and so do keys (a cell's key is its records' keys summed modulo 2**32)."""
+    if not parts:
+        schema = {"period": pl.Date, "year_only": pl.Boolean, **dict.fromkeys(by, pl.String)}
+        return pl.LazyFrame(schema={**schema, "incidents": pl.Int64, "key": pl.Int64})
+    return (
+        pl.concat(list(parts), how="vertical_relaxed")
+        .group_by(["period", "year_only", *by])
+        .agg(pl.col("incidents").sum(), pl.col("key").sum() % KEY_SPACE)
+    )
+
+
+def on_grid(
+    counted: pl.LazyFrame,
+    by: Sequence[str],
+    period: Period,
+    start: date,
+    end: date,
+    categories: Mapping[str, Sequence[str]],
+) -> pl.LazyFrame:
+    """``cells`` on every period of [start, end] and every category (zero where none)."""
+    keys = ["period", "year_only", *by]
     return (
         grid(period, start, end, by, categories)
         .join(counted, on=keys, how="left")

@@ -26,6 +26,8 @@ from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends import metrics
 
 Population = Literal["all", "visible"]
+# The one status every aggregate over all reports counts (and the columnar copy holds).
+COUNTED_STATUS = "accepted"
 
 # Filters that address records rather than categories.
 RECORD_LEVEL = (
@@ -79,8 +81,8 @@ def reports_counted(
     accepted only, as for every aggregate.
     """
     if scope.population == "all":
-        return reports.c.status == "accepted", None
-    statuses = scope.record.status or ("accepted",)
+        return reports.c.status == COUNTED_STATUS, None
+    statuses = scope.record.status or (COUNTED_STATUS,)
     population = and_(visible(principal), reports.c.status.in_(statuses))
     record = msgspec.structs.replace(scope.record, status=())
     conditions = compile_filters(record, taxonomy)

@@ -157,11 +157,16 @@ def select_incidents(
     derived = metrics.incidents(
         reports, reference.current, reference.roots, reference.serious_from, read
     )
+    return derived.filter(selected(coarse, taxonomy, reference))
+
+
+def selected(coarse: Filters, taxonomy: TaxonomyRegistry, reference: Reference) -> pl.Expr:
+    """The condition on incidents (metrics.incidents) that ``select_incidents`` applies."""
     conditions = [
         pl.col("matched"),
         *population.incident_conditions(coarse, taxonomy, reference.current),
     ]
-    return derived.filter(pl.all_horizontal(conditions))
+    return pl.all_horizontal(conditions)
 
 
 class TrendTable(msgspec.Struct, kw_only=True):
@@ -174,6 +179,21 @@ def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
     """Incidents per period x ``by`` with change against the previous period and a year ago,
     every category of the taxonomy listed, protected unless the figures are exact."""
     reference = source.reference
+    check_size(reference, by, span)
+    counted = metrics.counts(
+        source.incidents,
+        by,
+        span.period,
+        span.lookback,
+        span.end,
+        reference.countries,
+        reference.categories,
+    )
+    totalled = metrics.totals(source.incidents, span.period, span.lookback, span.end)
+    return finish(counted, totalled, source.method, by, span)
+
+
+def check_size(reference: Reference, by: Sequence[str], span: Window) -> None:
     size = len(span.periods(with_years=True))
     for dimension in by:
         size *= len(reference.categories[dimension])
@@ -188,20 +208,20 @@ def table(source: Source, by: Sequence[str], span: Window) -> TrendTable:
                 )
             ],
         )
-    counted = metrics.counts(
-        source.incidents,
-        by,
-        span.period,
-        span.lookback,
-        span.end,
-        reference.countries,
-        reference.categories,
-    )
-    totalled = metrics.totals(source.incidents, span.period, span.lookback, span.end)
+
+
+def finish(
+    counted: pl.LazyFrame,
+    totalled: pl.LazyFrame,
+    method: Method | None,
+    by: Sequence[str],
+    span: Window,
+) -> TrendTable:
+    """Counted cells and totals (on the grid) protected, compared and collected."""
     cells, period_totals = pl.collect_all(
         [
-            _shown(metrics.changes(protect(counted, source.method), by, span.period), span, by),
-            _shown(metrics.changes(protect(totalled, source.method), [], span.period), span, []),
+            _shown(metrics.changes(protect(counted, method), by, span.period), span, by),
+            _shown(metrics.changes(protect(totalled, method), [], span.period), span, []),
         ]
     )
     return TrendTable(cells=cells, totals=period_totals, suppressed=int(cells[FLAG].sum()))
