@@ -53,6 +53,24 @@ async def test_ready_is_503_on_an_unmigrated_database(settings: Settings, server
     assert "incidents db upgrade" in str(body["detail"])
 
 
+async def test_a_worker_whose_connections_are_all_in_use_answers_503_busy(
+    settings: Settings, shared_database_url: str
+) -> None:
+    """An overloaded worker (every pooled connection held past the pool's timeout) tells the
+    client to come back, as a 503 with Retry-After, not an internal error."""
+    busy = Database(create_engine(shared_database_url, pool_size=1, pool_timeout=0.2))
+    app = create_app(settings, database=busy)
+    async with serve_in_process(app) as client:
+        assert (await client.get("/api/v1/reports")).status_code == 200  # the taxonomy is read
+        async with busy.connect(), busy.connect():  # the pool's one connection and its overflow
+            response = await client.get("/api/v1/reports")
+        body = assert_problem(response, 503)
+        assert response.headers["retry-after"].isdigit()
+        assert "busy" in str(body["detail"])
+        assert (await client.get("/api/v1/reports")).status_code == 200  # and it recovers
+    await busy.dispose()
+
+
 async def test_unknown_route_is_a_404_problem(client: httpx.AsyncClient) -> None:
     assert_problem(await client.get("/api/v1/nothing-here"), 404)
 

@@ -105,11 +105,14 @@ def _as_text(url: URL) -> str:
     return f"{written}?{query}"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 10, pool_timeout: float = 30.0) -> AsyncEngine:
+    """``pool_timeout``: how long a request waits for a free connection before it is answered
+    503 (busy) rather than queued further."""
     return create_async_engine(
         sqlalchemy_url(url),
         pool_size=pool_size,
         max_overflow=pool_size,
+        pool_timeout=pool_timeout,
         pool_pre_ping=False,
         pool_recycle=3600,
         connect_args={

@@ -216,7 +216,25 @@ def database_unavailable(exc: BaseException) -> bool:
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
     request_id = request_id_of(request)
+    if isinstance(exc, PoolTimeout):
+        # Every connection of this worker's pool stayed in use for the pool's whole timeout:
+        # the worker is overloaded, not broken. Say so, and when to come back.
+        logger.warning("pool exhausted request_id=%s path=%s", request_id, request.url.path)
+        return problem_response(
+            Problem(
+                type=problem_type("service-unavailable"),
+                title="Service unavailable",
+                status=503,
+                detail="The service is busy: every database connection is in use; retry after"
+                " a few seconds",
+                instance=request.url.path,
+                request_id=request_id,
+            ),
+            {"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
     if database_unavailable(exc):
         logger.warning(
             "database unavailable request_id=%s path=%s: %s", request_id, request.url.path, exc
