@@ -16,6 +16,7 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     func,
@@ -28,13 +29,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
+from incidents.db import driver_in_transaction
 from incidents.errors import FieldError, NotFound, ValidationFailed
 from incidents.incidents.models import incidents
 from incidents.members.models import organizations
 from incidents.members.schemas import Principal
 from incidents.pagination import Number, Score, decode_cursor, encode_cursor
-from incidents.reports import schemas
-from incidents.reports.access import sharing_visible, visible
+from incidents.reports import schemas, shapes
+from incidents.reports.access import sharing_visible, visible, visible_to
 from incidents.reports.filters import text_rank
 from incidents.reports.models import report_revisions, reports
 
@@ -161,7 +163,7 @@ class ReportsPage(msgspec.Struct):
     next: str | None
 
 
-def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
+def _order(sort: Sort, query_text: Any) -> tuple[list[Any], list[Any]]:
     """(ORDER BY expressions, cursor expressions) for a sort; the number breaks ties. Newest
     and oldest follow submission time (creation for drafts), not the number, which imports and
     generated registries assign in load order."""
@@ -174,7 +176,7 @@ def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
             reports.c.number,
         ]
     if sort == "relevance":
-        if not query_text:
+        if query_text is None or (isinstance(query_text, str) and not query_text):
             raise ValidationFailed(
                 "Sorting by relevance needs a search", errors=[FieldError("sort", "Give q as well")]
             )
@@ -205,6 +207,87 @@ WINDOW = 5_000
 WIDE_WINDOW = 50_000
 
 
+#: Off only to measure the statements built per request (bench/list_statements.py).
+SHAPED = True
+_SHAPES = shapes.ShapeCache()
+
+
+class _Page:
+    """One page request's statements (one per plan tried), built once per shape."""
+
+    def __init__(
+        self,
+        principal: Principal | None,
+        conditions: Sequence[ColumnElement[bool]],
+        sort: Sort,
+        query_text: str | None,
+        after: list[Any] | None,
+        limit: int,
+    ) -> None:
+        self.principal, self.conditions, self.sort = principal, conditions, sort
+        self.query_text, self.after, self.limit = query_text, after, limit
+        self.kind = None if principal is None else principal.kind
+        self.split = shapes.split(conditions) if SHAPED else None
+
+    async def rows(
+        self,
+        connection: AsyncConnection,
+        plan: Literal["window", "matches"] | None,
+        window: int | None = None,
+    ) -> Sequence[Any]:
+        if self.split is None:
+            query = _statement(
+                self.kind,
+                None if self.principal is None else self.principal.organization_id,
+                self.conditions,
+                self.sort,
+                self.query_text,
+                self.after,
+                self.limit,
+                plan,
+                window,
+            )
+            return [row._mapping for row in (await connection.execute(query)).all()]
+        split = self.split
+        ranked = self.sort == "relevance"
+        # The role's visibility rule is part of the shape (its organization a value): a
+        # statement is never shared between kinds of viewer.
+        shape = (
+            self.kind,
+            self.sort,
+            self.after is not None,
+            self.limit,
+            plan,
+            window,
+            split.shape,
+        )
+
+        def build() -> shapes.Prepared:
+            statement = _statement(
+                self.kind,
+                bindparam("viewer_org", None),
+                shapes.template(self.conditions),
+                self.sort,
+                bindparam("search_text", None, type_=Text) if ranked else None,
+                None
+                if self.after is None
+                else [bindparam("after_0", None), bindparam("after_1", None)],
+                self.limit,
+                plan,
+                window,
+            )
+            return shapes.prepare(statement, split.expanding)
+
+        prepared = _SHAPES.get((shape, split.shape), build)
+        values = dict(split.values)
+        values["viewer_org"] = None if self.principal is None else self.principal.organization_id
+        values["search_text"] = self.query_text
+        if self.after is not None:
+            values["after_0"], values["after_1"] = self.after
+        driver = await driver_in_transaction(connection)
+        return await driver.fetch(prepared.sql, *prepared.arguments(values))  # type: ignore[no-any-return]
+
+
 async def list_reports(
     connection: AsyncConnection,
     principal: Principal | None,
@@ -221,28 +304,21 @@ async def list_reports(
     # do not depend on values, lose a third of their throughput to planning each time. So only
     # reads plan for their values.
     await connection.execute(_PLAN_FOR_VALUES)
+    keys = len(_order(sort, query_text)[1])  # a relevance sort without a search is a 422 here
+    after = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
+    page = _Page(principal, conditions, sort, query_text, after, limit)
     adaptive = bool(conditions) and sort in ("newest", "oldest")
-    query = list_statement(
-        principal, conditions, sort, query_text, cursor, limit, plan="window" if adaptive else None
-    )
-    rows = (await connection.execute(query)).all()
+    rows = await page.rows(connection, "window" if adaptive else None)
     if adaptive and len(rows) <= limit:
         # Not a full page among the newest WINDOW: among the newest WIDE_WINDOW, then (the
         # matches are rare) from the matches directly.
-        query = list_statement(
-            principal, conditions, sort, query_text, cursor, limit, "window", WIDE_WINDOW
-        )
-        rows = (await connection.execute(query)).all()
+        rows = await page.rows(connection, "window", WIDE_WINDOW)
     if adaptive and len(rows) <= limit:
-        query = list_statement(
-            principal, conditions, sort, query_text, cursor, limit, plan="matches"
-        )
-        rows = (await connection.execute(query)).all()
-    keys = len(_order(sort, query_text)[1])
-    items = [msgspec.Raw(row.document.encode()) for row in rows[:limit]]
+        rows = await page.rows(connection, "matches")
+    items = [msgspec.Raw(row["document"].encode()) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1]._mapping
+        last = rows[limit - 1]
         next_cursor = encode_cursor([last[f"_key{i}"] for i in range(keys)])
     return ReportsPage(items=items, next=next_cursor)
 
@@ -269,11 +345,13 @@ def _columns_used(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
     return [reports.c[name] for name in sorted(names)]
 
 
-def _cursor_after(sort: Sort, keys: list[Any], cursor: str | None) -> list[ColumnElement[bool]]:
-    """The condition for rows after ``cursor`` (none without one)."""
-    if not cursor:
+def _cursor_after(
+    sort: Sort, keys: list[Any], after: list[Any] | None
+) -> list[ColumnElement[bool]]:
+    """The condition for rows after the cursor's keys ``after`` (none without a cursor)."""
+    if after is None:
         return []
-    return [_after(sort, keys, decode_cursor(cursor, CURSOR_SHAPES[sort]))]
+    return [_after(sort, keys, after)]
 
 
 def list_statement(
@@ -291,17 +369,37 @@ def list_statement(
     ``plan`` (newest / oldest only): "window" looks only among the newest ``window`` (by
     default WINDOW) visible reports; "matches" sorts the matching reports without walking the
     number index."""
+    kind, organization = (
+        (None, None) if principal is None else (principal.kind, principal.organization_id)
+    )
+    values = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
+    return _statement(kind, organization, conditions, sort, query_text, values, limit, plan, window)
+
+
+def _statement(
+    kind: str | None,
+    organization: Any,
+    conditions: Sequence[ColumnElement[bool]],
+    sort: Sort,
+    query_text: Any,
+    cursor: list[Any] | None,
+    limit: int,
+    plan: Literal["window", "matches"] | None,
+    window: int | None,
+) -> Select[Any]:
+    """`list_statement` for a kind of viewer and its organization; the organization, the
+    search text and the cursor's keys are values or bound parameters."""
     order, keys = _order(sort, query_text)
     after = _cursor_after(sort, keys, cursor)
     if plan is None:
-        query = report_select(visible(principal), *conditions, *after)
+        query = report_select(visible_to(kind, organization), *conditions, *after)
     else:
         if plan == "window":
             # The newest WINDOW visible reports as a subquery (its LIMIT keeps the filters
             # outside it), the filters then applied to those rows only.
             source: Any = (
                 select(*_columns_used(conditions))
-                .where(visible(principal), *after)
+                .where(visible_to(kind, organization), *after)
                 .order_by(*order)
                 .limit(window or WINDOW)
                 .subquery("recent")
@@ -319,7 +417,7 @@ def list_statement(
                 .prefix_with("MATERIALIZED")
             )
             wanted = [
-                visible(principal, source),
+                visible_to(kind, organization, source),
                 *_cursor_after(sort, [source.c.filed_at, source.c.number], cursor),
             ]
         sort_keys = [source.c.filed_at, source.c.number]
