@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from incidents.reports import reading
+from incidents.reports import shapes
 from tests.factories import Members
 from tests.reports.helpers import file, file_accepted
 
@@ -29,12 +29,12 @@ async def test_same_shape_other_values_answer_their_own_rows(
         return refs(await client.get("/api/v1/reports", params=params, headers=headers))
 
     assert await listed(sector="H") == {health["ref"], draft["ref"]}
-    kept = len(reading._SHAPES)
+    kept = len(shapes.CACHE)
     assert await listed(sector="K") == {finance["ref"]}
     assert await listed(sector="H") == {health["ref"], draft["ref"]}
     assert await listed(sector="A") == set()
     # The same statement answered all of them (one shape), each with its own value.
-    assert len(reading._SHAPES) == kept
+    assert len(shapes.CACHE) == kept
     assert await listed(q="alpha") == {health["ref"]}
     assert await listed(q="beta") == {finance["ref"]}
     assert await listed(q="alpha", sort="relevance") == {health["ref"]}

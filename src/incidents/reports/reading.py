@@ -3,6 +3,7 @@ sorted, cursor-paged in bounded work), and a report's revisions."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -16,7 +17,6 @@ from sqlalchemy import (
     Table,
     Text,
     and_,
-    bindparam,
     case,
     cast,
     func,
@@ -29,7 +29,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.util import ClauseAdapter
 
-from incidents.db import driver_in_transaction
 from incidents.errors import FieldError, NotFound, ValidationFailed
 from incidents.incidents.models import incidents
 from incidents.members.models import organizations
@@ -41,6 +40,7 @@ from incidents.reports.filters import text_rank
 from incidents.reports.models import report_revisions, reports
 
 Sort = Literal["newest", "oldest", "occurred", "relevance"]
+Plan = Literal["window", "matches"]
 #: What a page's cursor holds for each sort: its sort keys, the number last.
 CURSOR_SHAPES: dict[str, Any] = {
     "newest": tuple[datetime, Number],
@@ -209,83 +209,6 @@ WIDE_WINDOW = 50_000
 
 #: Off only to measure the statements built per request (bench/list_statements.py).
 SHAPED = True
-_SHAPES = shapes.ShapeCache()
-
-
-class _Page:
-    """One page request's statements (one per plan tried), built once per shape."""
-
-    def __init__(
-        self,
-        principal: Principal | None,
-        conditions: Sequence[ColumnElement[bool]],
-        sort: Sort,
-        query_text: str | None,
-        after: list[Any] | None,
-        limit: int,
-    ) -> None:
-        self.principal, self.conditions, self.sort = principal, conditions, sort
-        self.query_text, self.after, self.limit = query_text, after, limit
-        self.kind = None if principal is None else principal.kind
-        self.split = shapes.split(conditions) if SHAPED else None
-
-    async def rows(
-        self,
-        connection: AsyncConnection,
-        plan: Literal["window", "matches"] | None,
-        window: int | None = None,
-    ) -> Sequence[Any]:
-        if self.split is None:
-            query = _statement(
-                self.kind,
-                None if self.principal is None else self.principal.organization_id,
-                self.conditions,
-                self.sort,
-                self.query_text,
-                self.after,
-                self.limit,
-                plan,
-                window,
-            )
-            return [row._mapping for row in (await connection.execute(query)).all()]
-        split = self.split
-        ranked = self.sort == "relevance"
-        # The role's visibility rule is part of the shape (its organization a value): a
-        # statement is never shared between kinds of viewer.
-        shape = (
-            self.kind,
-            self.sort,
-            self.after is not None,
-            self.limit,
-            plan,
-            window,
-            split.shape,
-        )
-
-        def build() -> shapes.Prepared:
-            statement = _statement(
-                self.kind,
-                bindparam("viewer_org", None),
-                shapes.template(self.conditions),
-                self.sort,
-                bindparam("search_text", None, type_=Text) if ranked else None,
-                None
-                if self.after is None
-                else [bindparam("after_0", None), bindparam("after_1", None)],
-                self.limit,
-                plan,
-                window,
-            )
-            return shapes.prepare(statement, split.expanding)
-
-        prepared = _SHAPES.get((shape, split.shape), build)
-        values = dict(split.values)
-        values["viewer_org"] = None if self.principal is None else self.principal.organization_id
-        values["search_text"] = self.query_text
-        if self.after is not None:
-            values["after_0"], values["after_1"] = self.after
-        driver = await driver_in_transaction(connection)
-        return await driver.fetch(prepared.sql, *prepared.arguments(values))  # type: ignore[no-any-return]
 
 
 async def list_reports(
@@ -306,7 +229,8 @@ async def list_reports(
     await connection.execute(_PLAN_FOR_VALUES)
     keys = len(_order(sort, query_text)[1])  # a relevance sort without a search is a 422 here
     after = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
-    page = _Page(principal, conditions, sort, query_text, after, limit)
+    split = shapes.split(conditions) if SHAPED else None
+    page = shapes.Page(_statement, sort, limit, principal, conditions, query_text, after, split)
     adaptive = bool(conditions) and sort in ("newest", "oldest")
     rows = await page.rows(connection, "window" if adaptive else None)
     if adaptive and len(rows) <= limit:
@@ -361,7 +285,7 @@ def list_statement(
     query_text: str | None,
     cursor: str | None,
     limit: int,
-    plan: Literal["window", "matches"] | None = None,
+    plan: Plan | None = None,
     window: int | None = None,
 ) -> Select[Any]:
     """The page query: one row more than asked tells whether there is a next page.
@@ -369,22 +293,22 @@ def list_statement(
     ``plan`` (newest / oldest only): "window" looks only among the newest ``window`` (by
     default WINDOW) visible reports; "matches" sorts the matching reports without walking the
     number index."""
-    kind, organization = (
-        (None, None) if principal is None else (principal.kind, principal.organization_id)
-    )
-    values = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
-    return _statement(kind, organization, conditions, sort, query_text, values, limit, plan, window)
+    kind, organization = shapes.viewer(principal)
+    after = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
+    build = functools.partial(_statement, sort=sort, limit=limit, plan=plan, window=window)
+    return build(kind, organization, conditions, query_text, after)
 
 
 def _statement(
     kind: str | None,
     organization: Any,
     conditions: Sequence[ColumnElement[bool]],
-    sort: Sort,
     query_text: Any,
     cursor: list[Any] | None,
+    *,
+    sort: Sort,
     limit: int,
-    plan: Literal["window", "matches"] | None,
+    plan: Plan | None,
     window: int | None,
 ) -> Select[Any]:
     """`list_statement` for a kind of viewer and its organization; the organization, the

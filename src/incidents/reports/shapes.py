@@ -12,13 +12,18 @@ statement except the template's, which every later request overwrites by name.
 
 from __future__ import annotations
 
+import functools
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any, NamedTuple
 
-from sqlalchemy import BindParameter, ColumnElement, bindparam
+from sqlalchemy import BindParameter, ColumnElement, Text, bindparam
 from sqlalchemy.dialects.postgresql import asyncpg as asyncpg_dialect
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import visitors
+
+from incidents.db import driver_in_transaction
+from incidents.members.schemas import Principal
 
 _DIALECT = asyncpg_dialect.dialect()  # type: ignore[no-untyped-call]
 
@@ -130,6 +135,72 @@ def prepare(statement: Any, expanding: dict[str, int]) -> Prepared:
     return Prepared(str(compiled), tuple(positions))
 
 
+def viewer(principal: Principal | None) -> tuple[str | None, Any]:
+    """A viewer's kind and organization (both None for the public)."""
+    if principal is None:
+        return None, None
+    return principal.kind, principal.organization_id
+
+
+class Page(NamedTuple):
+    """One list page request, whose statements (one per plan tried) are built by ``statement``
+    (reading._statement) once per shape."""
+
+    statement: Callable[..., Any]
+    sort: str
+    limit: int
+    principal: Principal | None
+    conditions: Sequence[ColumnElement[bool]]
+    query_text: str | None
+    after: list[Any] | None
+    split: Split | None  # None: built per request, run through SQLAlchemy
+
+    async def rows(
+        self, connection: AsyncConnection, plan: str | None, window: int | None = None
+    ) -> Sequence[Any]:
+        kind, organization = viewer(self.principal)
+        build = functools.partial(
+            self.statement, kind, sort=self.sort, limit=self.limit, plan=plan, window=window
+        )
+        if self.split is None:
+            query = build(organization, self.conditions, self.query_text, self.after)
+            return [row._mapping for row in (await connection.execute(query)).all()]
+        # The viewer's kind (its visibility rule) is part of the shape, its organization a
+        # value: no statement is shared between kinds of viewer.
+        shape = (kind, self.sort, self.limit, self.after is not None, plan, window)
+        ranked, after = self.query_text is not None, ["after_0", "after_1"]
+        values = {"viewer_org": organization, "search_text": self.query_text}
+        values.update(zip(after, self.after or (), strict=False))
+        return await fetch(
+            connection,
+            shape,
+            self.split,
+            values,
+            lambda: build(
+                bindparam("viewer_org", None),
+                template(self.conditions),
+                bindparam("search_text", None, type_=Text) if ranked else None,
+                None if self.after is None else [bindparam(name, None) for name in after],
+            ),
+        )
+
+
+async def fetch(
+    connection: AsyncConnection,
+    shape: Hashable,
+    split: Split,
+    values: dict[str, Any],
+    build: Callable[[], Any],
+) -> list[Any]:
+    """The rows of the statement kept for ``shape`` and ``split``'s shape (built by ``build``
+    and compiled the first time), bound to ``values`` and the split's, sent through asyncpg in
+    the connection's transaction (asyncpg prepares it once per connection)."""
+    prepared = CACHE.get((shape, split.shape), lambda: prepare(build(), split.expanding))
+    driver = await driver_in_transaction(connection)
+    rows: list[Any] = await driver.fetch(prepared.sql, *prepared.arguments(split.values | values))
+    return rows
+
+
 class ShapeCache:
     """A bounded LRU of prepared statements by shape."""
 
@@ -149,3 +220,6 @@ class ShapeCache:
 
     def __len__(self) -> int:
         return len(self._kept)
+
+
+CACHE = ShapeCache()
