@@ -3,6 +3,7 @@ sorted, cursor-paged in bounded work), and a report's revisions."""
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -33,12 +34,13 @@ from incidents.incidents.models import incidents
 from incidents.members.models import organizations
 from incidents.members.schemas import Principal
 from incidents.pagination import Number, Score, decode_cursor, encode_cursor
-from incidents.reports import schemas
-from incidents.reports.access import sharing_visible, visible
+from incidents.reports import schemas, shapes
+from incidents.reports.access import sharing_visible, visible, visible_to
 from incidents.reports.filters import text_rank
 from incidents.reports.models import report_revisions, reports
 
 Sort = Literal["newest", "oldest", "occurred", "relevance"]
+Plan = Literal["window", "matches"]
 #: What a page's cursor holds for each sort: its sort keys, the number last.
 CURSOR_SHAPES: dict[str, Any] = {
     "newest": tuple[datetime, Number],
@@ -161,7 +163,7 @@ class ReportsPage(msgspec.Struct):
     next: str | None
 
 
-def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
+def _order(sort: Sort, query_text: Any) -> tuple[list[Any], list[Any]]:
     """(ORDER BY expressions, cursor expressions) for a sort; the number breaks ties. Newest
     and oldest follow submission time (creation for drafts), not the number, which imports and
     generated registries assign in load order."""
@@ -174,7 +176,7 @@ def _order(sort: Sort, query_text: str | None) -> tuple[list[Any], list[Any]]:
             reports.c.number,
         ]
     if sort == "relevance":
-        if not query_text:
+        if query_text is None or (isinstance(query_text, str) and not query_text):
             raise ValidationFailed(
                 "Sorting by relevance needs a search", errors=[FieldError("sort", "Give q as well")]
             )
@@ -205,6 +207,10 @@ WINDOW = 5_000
 WIDE_WINDOW = 50_000
 
 
+#: Off only to measure the statements built per request (bench/list_statements.py).
+SHAPED = True
+
+
 async def list_reports(
     connection: AsyncConnection,
     principal: Principal | None,
@@ -221,28 +227,22 @@ async def list_reports(
     # do not depend on values, lose a third of their throughput to planning each time. So only
     # reads plan for their values.
     await connection.execute(_PLAN_FOR_VALUES)
+    keys = len(_order(sort, query_text)[1])  # a relevance sort without a search is a 422 here
+    after = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
+    split = shapes.split(conditions) if SHAPED else None
+    page = shapes.Page(_statement, sort, limit, principal, conditions, query_text, after, split)
     adaptive = bool(conditions) and sort in ("newest", "oldest")
-    query = list_statement(
-        principal, conditions, sort, query_text, cursor, limit, plan="window" if adaptive else None
-    )
-    rows = (await connection.execute(query)).all()
+    rows = await page.rows(connection, "window" if adaptive else None)
     if adaptive and len(rows) <= limit:
         # Not a full page among the newest WINDOW: among the newest WIDE_WINDOW, then (the
         # matches are rare) from the matches directly.
-        query = list_statement(
-            principal, conditions, sort, query_text, cursor, limit, "window", WIDE_WINDOW
-        )
-        rows = (await connection.execute(query)).all()
+        rows = await page.rows(connection, "window", WIDE_WINDOW)
     if adaptive and len(rows) <= limit:
-        query = list_statement(
-            principal, conditions, sort, query_text, cursor, limit, plan="matches"
-        )
-        rows = (await connection.execute(query)).all()
-    keys = len(_order(sort, query_text)[1])
-    items = [msgspec.Raw(row.document.encode()) for row in rows[:limit]]
+        rows = await page.rows(connection, "matches")
+    items = [msgspec.Raw(row["document"].encode()) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
-        last = rows[limit - 1]._mapping
+        last = rows[limit - 1]
         next_cursor = encode_cursor([last[f"_key{i}"] for i in range(keys)])
     return ReportsPage(items=items, next=next_cursor)
 
@@ -269,11 +269,13 @@ def _columns_used(conditions: Sequence[ColumnElement[bool]]) -> list[Any]:
     return [reports.c[name] for name in sorted(names)]
 
 
-def _cursor_after(sort: Sort, keys: list[Any], cursor: str | None) -> list[ColumnElement[bool]]:
-    """The condition for rows after ``cursor`` (none without one)."""
-    if not cursor:
+def _cursor_after(
+    sort: Sort, keys: list[Any], after: list[Any] | None
+) -> list[ColumnElement[bool]]:
+    """The condition for rows after the cursor's keys ``after`` (none without a cursor)."""
+    if after is None:
         return []
-    return [_after(sort, keys, decode_cursor(cursor, CURSOR_SHAPES[sort]))]
+    return [_after(sort, keys, after)]
 
 
 def list_statement(
@@ -283,7 +285,7 @@ def list_statement(
     query_text: str | None,
     cursor: str | None,
     limit: int,
-    plan: Literal["window", "matches"] | None = None,
+    plan: Plan | None = None,
     window: int | None = None,
 ) -> Select[Any]:
     """The page query: one row more than asked tells whether there is a next page.
@@ -291,17 +293,37 @@ def list_statement(
     ``plan`` (newest / oldest only): "window" looks only among the newest ``window`` (by
     default WINDOW) visible reports; "matches" sorts the matching reports without walking the
     number index."""
+    kind, organization = shapes.viewer(principal)
+    after = decode_cursor(cursor, CURSOR_SHAPES[sort]) if cursor else None
+    build = functools.partial(_statement, sort=sort, limit=limit, plan=plan, window=window)
+    return build(kind, organization, conditions, query_text, after)
+
+
+def _statement(
+    kind: str | None,
+    organization: Any,
+    conditions: Sequence[ColumnElement[bool]],
+    query_text: Any,
+    cursor: list[Any] | None,
+    *,
+    sort: Sort,
+    limit: int,
+    plan: Plan | None,
+    window: int | None,
+) -> Select[Any]:
+    """`list_statement` for a kind of viewer and its organization; the organization, the
+    search text and the cursor's keys are values or bound parameters."""
     order, keys = _order(sort, query_text)
     after = _cursor_after(sort, keys, cursor)
     if plan is None:
-        query = report_select(visible(principal), *conditions, *after)
+        query = report_select(visible_to(kind, organization), *conditions, *after)
     else:
         if plan == "window":
             # The newest WINDOW visible reports as a subquery (its LIMIT keeps the filters
             # outside it), the filters then applied to those rows only.
             source: Any = (
                 select(*_columns_used(conditions))
-                .where(visible(principal), *after)
+                .where(visible_to(kind, organization), *after)
                 .order_by(*order)
                 .limit(window or WINDOW)
                 .subquery("recent")
@@ -319,7 +341,7 @@ def list_statement(
                 .prefix_with("MATERIALIZED")
             )
             wanted = [
-                visible(principal, source),
+                visible_to(kind, organization, source),
                 *_cursor_after(sort, [source.c.filed_at, source.c.number], cursor),
             ]
         sort_keys = [source.c.filed_at, source.c.number]
