@@ -386,3 +386,54 @@ async def test_a_copy_that_cannot_be_written_falls_back_to_the_registry(
     expected = await world.registry.get("/api/v1/trends", params=params, headers=headers)
     assert answer.status_code == 200, answer.text
     assert answer.json() == expected.json()
+
+
+async def test_a_brief_made_from_the_copy_is_the_brief_made_from_the_registry(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Reports changed since the copy was built (a delta the brief must read past): a new
+    # restricted report in the brief's quarter and a public one withdrawn from it.
+    regulator = world.members.regulator.headers
+    secretariat = world.members.secretariat.headers
+    built = await world.columnar.get("/api/v1/trends", params=QUARTERS, headers=secretariat)
+    assert built.status_code == 200, "the copy exists before the changes"
+    amber = await _file(world, regulator, sharing="TLP:AMBER", sectors=["H"])
+    clear = await _file(world, regulator, sharing="TLP:CLEAR", sectors=["K"])
+    for report in (amber, clear):
+        await _accept(world, report["ref"])
+    await _post(world, f"/api/v1/reports/{clear['ref']}/withdraw", regulator)
+    read_from_copy: list[int] = []
+    reading = columnar.Copy.report_rows
+
+    async def counted(self: columnar.Copy, columns: Any) -> Any:
+        rows = await reading(self, columns)
+        read_from_copy.append(rows.height)
+        return rows
+
+    monkeypatch.setattr(columnar.Copy, "report_rows", counted)
+    made: dict[str, tuple[str, bytes]] = {}
+    for name, client in (("copy", world.columnar), ("registry", world.registry)):
+        queued = await client.post(
+            "/api/v1/briefs", json={"period": "2025-Q4"}, headers=secretariat
+        )
+        assert queued.status_code == 202, queued.text
+        location = queued.headers["location"]
+        for _ in range(600):
+            status = (await client.get(location, headers=secretariat)).json()
+            if status["status"] not in {"queued", "running"}:
+                break
+            await asyncio.sleep(0.1)
+        assert status["status"] == "draft", status
+        data = await client.get(f"{location}/data.json", headers=secretariat)
+        assert data.status_code == 200
+        made[name] = (status["data_hash"], data.content)
+
+    async with world.database.connect() as connection:
+        accepted = (
+            await connection.execute(text("SELECT count(*) FROM reports WHERE status = 'accepted'"))
+        ).scalar_one()
+    assert read_from_copy == [accepted], "the first brief read every accepted report from the copy"
+    assert made["copy"] == made["registry"], "the same figures, byte for byte"
+    manifest = columnar.Store(world.copy_dir).manifest()
+    assert manifest is not None
+    assert manifest.delta is not None, "the copy was read past a delta"

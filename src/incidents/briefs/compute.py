@@ -40,6 +40,7 @@ from incidents.briefs.schemas import (
 from incidents.briefs.tables import assemble
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends import metrics
+from incidents.trends.columnar import Copy
 from incidents.trends.periods import today
 from incidents.trends.protection import Method
 from incidents.trends.service import Reference, load
@@ -53,13 +54,17 @@ async def compute(
     request: BriefRequest,
     method: Method,
     progress: Progress | None = None,
+    copy: Copy | None = None,
 ) -> BriefData:
-    """All the figures of a brief, protected for publication and audited."""
+    """All the figures of a brief, protected for publication and audited (its reports read
+    from the columnar ``copy`` of the trends when one is given)."""
     step = progress or (lambda _: None)
     kind, start = check_period(request.period, request.provisional)
     filters = scope_filters(request.scope)
     step("reading the registry")
-    source = await load(url, None, filters, taxonomy, k=method.k, noise=method.noise, brief=True)
+    source = await load(
+        url, None, filters, taxonomy, k=method.k, noise=method.noise, brief=True, copy=copy
+    )
     reference = source.reference
     # The job's one collect: everything below works on these frames.
     selected, raw, countries = pl.collect_all(
@@ -156,11 +161,17 @@ async def compute(
 
 
 def _input_hash(frame: pl.DataFrame) -> str:
-    ordered = frame.select(sorted(frame.columns)).sort(
-        ["incident", "occurred_on", "submitted_at", "report_key"], nulls_last=True
+    """SHA-256 of the brief's input rows in a canonical order and encoding: the same rows give
+    the same hash whether read from the registry or the columnar copy. Strings and binaries are
+    written in Arrow's oldest layout (offsets and one data buffer): Polars' own view layout
+    depends on where the values were read from, not only on the values."""
+    ordered = (
+        frame.select(sorted(frame.columns))
+        .sort(["incident", "occurred_on", "submitted_at", "report_key"], nulls_last=True)
+        .rechunk()
     )
     buffer = io.BytesIO()
-    ordered.write_ipc(buffer, compression="uncompressed")
+    ordered.write_ipc(buffer, compression="uncompressed", compat_level=pl.CompatLevel.oldest())
     return hashlib.sha256(buffer.getvalue()).hexdigest()
 
 

@@ -90,7 +90,12 @@ class BriefController(Controller):
         brief = await making.queue(db, actor_for(principal), data)
         # Runs once the response is sent, i.e. after the request's transaction committed.
         task = BackgroundTask(
-            _run_in_background, request.app.state.database, taxonomy, brief.id, _method(request)
+            making.run_in_background,
+            request.app.state.settings,
+            request.app.state.database,
+            taxonomy,
+            brief.id,
+            _method(request),
         )
         return Response(
             content=brief,
@@ -279,12 +284,3 @@ async def _document(
             f'attachment; filename="{documents.FILES[variant].replace(".", f"-{brief_id}.")}"'
         )
     return Response(content=body, media_type=documents.MEDIA[variant], headers=headers)
-
-
-async def _run_in_background(
-    database: Any, taxonomy: TaxonomyRegistry, brief_id: uuid.UUID, method: Method
-) -> None:
-    try:
-        await making.run(database, taxonomy, brief_id, method)
-    except Exception:  # recorded on the brief, and logged, by making.run
-        return

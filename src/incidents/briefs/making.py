@@ -8,6 +8,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 import msgspec
 from sqlalchemy import select, update
@@ -18,10 +19,14 @@ from incidents.briefs.documents import data_files, store_documents
 from incidents.briefs.models import briefs
 from incidents.briefs.reading import SUMMARY, as_brief
 from incidents.briefs.schemas import Brief, BriefRequest
+from incidents.config import Settings
 from incidents.db import Database
 from incidents.ids import new_id
 from incidents.taxonomy.service import TaxonomyRegistry
 from incidents.trends.protection import Method
+
+if TYPE_CHECKING:
+    from incidents.trends.columnar import Copy
 
 logger = logging.getLogger("incidents.briefs")
 STALE_AFTER = timedelta(minutes=30)
@@ -57,8 +62,10 @@ async def run(
     brief_id: uuid.UUID,
     method: Method,
     progress: Callable[[str], None] | None = None,
+    copy: Copy | None = None,
 ) -> None:
-    """Compute a queued brief and store it as a draft (or its failure)."""
+    """Compute a queued brief and store it as a draft (or its failure); its reports are read
+    from the trends' columnar ``copy`` when one is given."""
     async with database.transaction() as connection:
         row = (await connection.execute(select(briefs).where(briefs.c.id == brief_id))).one()
         await connection.execute(
@@ -72,7 +79,7 @@ async def run(
     from incidents.briefs.compute import compute
 
     try:
-        data = await compute(database.url, taxonomy, request, method, progress)
+        data = await compute(database.url, taxonomy, request, method, progress, copy)
         document, archive = data_files(data)
         data_hash = hashlib.sha256(document).hexdigest()
         if progress:
@@ -122,6 +129,23 @@ async def run(
                 .values(status="failed", error=str(message)[:2000], finished_at=datetime.now(UTC))
             )
         raise
+
+
+async def run_in_background(
+    settings: Settings,
+    database: Database,
+    taxonomy: TaxonomyRegistry,
+    brief_id: uuid.UUID,
+    method: Method,
+) -> None:
+    """``run`` once a request has been answered, with the settings' trends copy: a failure is
+    recorded on the brief and logged by ``run``."""
+    from incidents.trends.columnar import copy_for
+
+    try:
+        await run(database, taxonomy, brief_id, method, copy=copy_for(settings, database))
+    except Exception:
+        return
 
 
 async def fail_interrupted(database: Database) -> None:

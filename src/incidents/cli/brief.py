@@ -128,7 +128,11 @@ def brief(
         async with database.transaction() as connection:
             queued = await making.queue(connection, cli_actor(), request)
         try:
-            await making.run(database, registry, queued.id, method, step)
+            from incidents.trends.columnar import copy_for
+
+            await making.run(
+                database, registry, queued.id, method, step, copy_for(settings, database)
+            )
         except Exception as error:
             detail = getattr(error, "detail", None) or f"{type(error).__name__}: {error}"
             fail(f"brief {queued.id} failed: {detail}")

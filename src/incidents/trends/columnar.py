@@ -34,6 +34,7 @@ import logging
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +337,11 @@ class Copy(msgspec.Struct, frozen=True):
             if not changed:
                 return Snapshot(self.store.directory, found)
         return await asyncio.to_thread(self.store.current, self.url)
+
+    async def report_rows(self, columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` of every accepted report, current (``Snapshot.report_rows``)."""
+        snapshot = await self.current()
+        return await asyncio.to_thread(snapshot.report_rows, columns)
 
 
 def copy_for(settings: Settings, database: Database) -> Copy | None:

@@ -86,6 +86,24 @@ class Snapshot(msgspec.Struct, frozen=True):
     def delta(self) -> Path | None:
         return self.directory / self.manifest.delta if self.manifest.delta else None
 
+    def report_rows(self, columns: Sequence[str]) -> pl.DataFrame:
+        """``columns`` of every report this version holds: the partitions' rows but those of
+        the incidents the delta supersedes, then the delta's (what the registry's extract of
+        every accepted report reads, in another order)."""
+        base = self.directory / self.manifest.generation
+        frames = [
+            pl.scan_parquet(base / part.name).select(columns) for part in self.manifest.partitions
+        ]
+        affected = self.affected()
+        if affected is not None:
+            superseded = affected.implode()
+            frames = [frame.filter(~pl.col("incident").is_in(superseded)) for frame in frames]
+        if (delta := self.delta()) is not None:
+            frames.append(pl.scan_parquet(delta).select(columns))
+        if not frames:
+            return pl.DataFrame()
+        return pl.concat(frames, how="vertical_relaxed").collect()
+
     def affected(self) -> pl.Series | None:
         """The incidents whose partition rows are superseded by the delta."""
         delta = self.delta()

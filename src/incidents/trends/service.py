@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 import msgspec
 import polars as pl
@@ -14,6 +15,11 @@ from incidents.taxonomy.service import Taxonomy, TaxonomyRegistry
 from incidents.trends import extract, metrics, population
 from incidents.trends.periods import Window, current_period
 from incidents.trends.protection import FLAG, Method, protect
+
+if TYPE_CHECKING:
+    from incidents.trends.columnar import Copy
+
+logger = logging.getLogger(__name__)
 
 Audience = Literal["public", "member", "secretariat"]
 MAX_CELLS = 100_000
@@ -120,15 +126,29 @@ async def load(
     noise: int,
     by: Sequence[str] | None = None,
     brief: bool = False,
+    copy: Copy | None = None,
 ) -> Source:
     """One read of the registry: the reports a query may count (only the columns its
-    dimensions and filters need, or, for a brief, every column with who filed and when)."""
+    dimensions and filters need, or, for a brief, every column with who filed and when).
+    Every accepted report (the population "all") is read from the columnar ``copy`` when one
+    is given: the same rows, without scanning the registry."""
     compile_filters(filters, taxonomy)  # unknown codes and countries are a 422, here
     scope = population.split(filters)
     counted, record = population.reports_counted(scope, principal, taxonomy)
     only = extract.columns_for(by or (), population.report_columns(scope.coarse))
     query = extract.report_rows(counted, record, only=only, brief=brief)
-    frame = await extract.read(url, query)
+    frame = None
+    if copy is not None and scope.population == "all":
+        try:
+            read = await copy.report_rows(list(query.selected_columns.keys()))
+            frame = extract.completed(read).lazy()
+        except OSError:
+            # As for trends (copied.py): an unusable copy must not stop the reading.
+            logger.exception(
+                "trends copy in %s unusable; reading the registry", copy.store.directory
+            )
+    if frame is None:
+        frame = await extract.read(url, query)
     reference = reference_of(taxonomy)
     audience = audience_of(principal)
     exact = audience == "secretariat" or scope.population == "visible"

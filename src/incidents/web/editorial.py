@@ -27,7 +27,6 @@ from incidents.briefs.schemas import (
     check_period,
     scope_filters,
 )
-from incidents.db import Database
 from incidents.errors import NotFound, ValidationFailed
 from incidents.members.schemas import Principal
 from incidents.members.service import actor_for
@@ -78,15 +77,6 @@ async def briefs(request: Request[Any, Any, Any], db: NamedDependency[AsyncConne
     return await _list_page(request, db)
 
 
-async def _run(
-    database: Database, taxonomy: TaxonomyRegistry, brief_id: uuid.UUID, method: Method
-) -> None:
-    try:
-        await making.run(database, taxonomy, brief_id, method)
-    except Exception:  # recorded on the brief, and logged, by making.run
-        return
-
-
 @post("/editorial", name="web-editorial-request", guards=SECRETARIAT_ONLY, status_code=303)
 async def request_brief(
     request: Request[Any, Any, Any],
@@ -119,7 +109,14 @@ async def request_brief(
     settings = request.app.state.settings
     method = Method(k=settings.suppression_k, noise=settings.disclosure_noise)
     # Runs once the answer is sent, i.e. after the request's transaction committed.
-    task = BackgroundTask(_run, request.app.state.database, taxonomy, brief.id, method)
+    task = BackgroundTask(
+        making.run_in_background,
+        request.app.state.settings,
+        request.app.state.database,
+        taxonomy,
+        brief.id,
+        method,
+    )
     return Redirect(f"/editorial/{brief.id}", status_code=303, background=task)
 
 
