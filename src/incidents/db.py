@@ -316,6 +316,11 @@ async def fetch_value(database: Database, query: str, *arguments: Any) -> Any:
     return await _on_driver(database, "fetchval", query, *arguments)
 
 
+async def fetch_row(database: Database, query: str, *arguments: Any) -> Any:
+    """One row in one round trip (see `_on_driver`)."""
+    return await _on_driver(database, "fetchrow", query, *arguments)
+
+
 async def current_generation(database: Database, name: str) -> int:
     """The counter ``name`` of `cache_generations`."""
     value: int = await fetch_value(

@@ -4,13 +4,17 @@ changes neither the validator nor the cache (nothing to learn from them, or from
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import httpx
+import msgspec
 
 from incidents.reports.public_cache import PUBLIC_COUNTS
+from incidents.taxonomy.files import read_directory
 from tests.factories import Members
 from tests.reports.helpers import file, file_accepted
+from tests.taxonomy.helpers import make_version_2
 from tests.web.helpers import sign_in
 
 
@@ -164,3 +168,25 @@ async def test_public_facet_counts_follow_public_changes_only(
     )
     levels = {value["value"] for value in member.json()["facets"]["sharing"]}
     assert "TLP:GREEN" in levels
+
+
+async def test_a_new_taxonomy_version_changes_the_public_tag(
+    client: httpx.AsyncClient, members: Members, tmp_path: Path
+) -> None:
+    # A page shows the current taxonomy's labels: a release must not be hidden behind a 304.
+    public = await file_accepted(client, members, sharing="TLP:CLEAR", title="Labelled")
+    path = f"/reports/{public['ref']}"
+    await client.get("/")
+    first = await client.get(path)
+    etag = first.headers["etag"]
+    assert (await _again(client, path, etag)).status_code == 304
+    document = msgspec.to_builtins(read_directory(make_version_2(tmp_path / "v2")))
+    released = await client.post(
+        "/api/v1/taxonomy/versions", json=document, headers=members.secretariat.headers
+    )
+    assert released.status_code == 201, released.text
+    after = await _again(client, path, etag)
+    assert after.status_code == 200
+    assert "Labelled" in after.text
+    assert after.headers["etag"] != etag
+    assert (await _again(client, path, after.headers["etag"])).status_code == 304

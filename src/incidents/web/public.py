@@ -28,8 +28,7 @@ from incidents.web.pages import EVERYONE, NavItem, PageGroup
 from incidents.web.templating import page
 from incidents.web.validators import (
     VALIDATED,
-    matches,
-    not_modified,
+    answer_unchanged,
     public_etag,
     validated_headers,
 )
@@ -75,6 +74,7 @@ async def home(
     include_in_schema=False,
     dependencies=FILTERS,
     cache_control=VALIDATED,
+    before_request=answer_unchanged,
 )
 async def search(
     request: Request[Any, Any, Any],
@@ -86,9 +86,8 @@ async def search(
     cursor: Cursor = None,
 ) -> Template | Response[None]:
     # The public's search over reports depends on public reports only: validated (304).
-    etag = await public_etag(request, db) if principal is None and view == "reports" else None
-    if etag is not None and matches(request, etag):
-        return not_modified(etag)
+    # Read before the page's records (a repeated read was answered by answer_unchanged).
+    etag = await public_etag(request) if principal is None and view == "reports" else None
     listing = await list_view(
         request,
         db,
@@ -108,7 +107,11 @@ async def search(
 
 
 @get(
-    "/reports/{reference:str}", name="web-report", include_in_schema=False, cache_control=VALIDATED
+    "/reports/{reference:str}",
+    name="web-report",
+    include_in_schema=False,
+    cache_control=VALIDATED,
+    before_request=answer_unchanged,
 )
 async def report(
     request: Request[Any, Any, Any],
@@ -117,9 +120,7 @@ async def report(
     taxonomy: NamedDependency[TaxonomyRegistry],
     reference: FromPath[str],
 ) -> Template | Response[None]:
-    etag = await public_etag(request, db) if principal is None else None
-    if etag is not None and matches(request, etag):
-        return not_modified(etag)
+    etag = await public_etag(request) if principal is None else None
     found = await reading.get_report(db, principal, reference)
     own = principal is not None and principal.organization_id == found.organization.id
     return page(

@@ -4,8 +4,15 @@ Modified after one small read (the `public_reports` generation), without the pag
 
 The ETag is a SHA-256 of only what such a page depends on and the visitor may see: the public
 generation (moved by any change to a report public before or after it, reports/public_cache.py),
-the address with its query, the page's language, the visitor's own CSRF cookie (the page's forms
-carry it), the service's version and its templates and catalogs.
+the newest taxonomy version (its labels), the address with its query, the page's language, the
+visitor's own CSRF cookie (the page's forms carry it), the service's version and its templates
+and catalogs.
+
+A repeated read is answered before the page's dependencies are resolved (`answer_unchanged`, the
+pages' before-request hook): both counters in one round trip outside any transaction, no request
+transaction, no taxonomy check. A miss keeps the tag it read for the page, read before the
+page's records: a change committed in between gives the page a tag that no longer holds, never
+an old page a tag that does.
 It says nothing about records the public may not see. A tag made up by hand gains nothing: the
 304 is decided before the page's records are read, so it is the same for an address that shows a
 report and one that would answer 404, and the generation it would confirm counts only changes
@@ -22,10 +29,11 @@ from typing import Any
 from litestar import Request, Response
 from litestar.datastructures import CacheControlHeader
 from litestar.status_codes import HTTP_304_NOT_MODIFIED
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 import incidents
-from incidents.reports.public_cache import public_generation
+from incidents.db import fetch_row
+from incidents.members.guards import principal_of
+from incidents.reports.public_cache import GENERATION
 from incidents.web.i18n import language_of
 from incidents.web.middleware import CSRF_COOKIE
 
@@ -49,19 +57,43 @@ def _build() -> bytes:
 _BUILD = _build()
 
 
-async def public_etag(request: Request[Any, Any, Any], db: AsyncConnection) -> str:
-    """The tag of this page for this anonymous visitor at the current public generation."""
-    generation = await public_generation(db)
+_COUNTERS = (
+    "SELECT (SELECT generation FROM cache_generations WHERE name = $1),"
+    " (SELECT max(version) FROM taxonomy_versions)"
+)
+_TAG_KEY = "public_etag"
+
+
+async def public_etag(request: Request[Any, Any, Any]) -> str:
+    """The tag of this page for this anonymous visitor at the current public generation and
+    taxonomy version (read once per request)."""
+    state = request.scope.setdefault("state", {})
+    if (known := state.get(_TAG_KEY)) is not None:
+        return str(known)
+    generation, taxonomy = await fetch_row(request.app.state.database, _COUNTERS, GENERATION)
     parts = [
         _BUILD.hex(),
         str(generation),
+        str(taxonomy),
         request.url.path,
         request.url.query or "",
         language_of(request),
         request.cookies.get(CSRF_COOKIE, ""),
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode())
-    return f'W/"{digest.hexdigest()[:32]}"'
+    state[_TAG_KEY] = tag = f'W/"{digest.hexdigest()[:32]}"'
+    return tag
+
+
+async def answer_unchanged(request: Request[Any, Any, Any]) -> Response[None] | None:
+    """304 for an anonymous visitor whose tag still holds, before the page's dependencies; None
+    lets the page be made. Only the public's view of search (reports) is validated."""
+    if principal_of(request) is not None or not request.headers.get("if-none-match"):
+        return None
+    if request.query_params.get("view", "reports") != "reports":
+        return None
+    etag = await public_etag(request)
+    return not_modified(etag) if matches(request, etag) else None
 
 
 def matches(request: Request[Any, Any, Any], etag: str) -> bool:
