@@ -232,12 +232,13 @@ async def list_reports(
     split = shapes.split(conditions) if SHAPED else None
     page = shapes.Page(_statement, sort, limit, principal, conditions, query_text, after, split)
     adaptive = bool(conditions) and sort in ("newest", "oldest")
-    rows = await page.rows(connection, "window" if adaptive else None)
-    if adaptive and len(rows) <= limit:
+    searching = query_text is not None
+    rows = await page.rows(connection, ("matches" if searching else "window") if adaptive else None)
+    if adaptive and len(rows) <= limit and not searching:
         # Not a full page among the newest WINDOW: among the newest WIDE_WINDOW, then (the
         # matches are rare) from the matches directly.
         rows = await page.rows(connection, "window", WIDE_WINDOW)
-    if adaptive and len(rows) <= limit:
+    if adaptive and len(rows) <= limit and not searching:
         rows = await page.rows(connection, "matches")
     items = [msgspec.Raw(row["document"].encode()) for row in rows[:limit]]
     next_cursor = None
