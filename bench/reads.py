@@ -77,7 +77,13 @@ async def _page_sql(
     for params in queries:
         filters = _filters(params)
         conditions = compile_filters(filters, registry)
-        if conditions:
+        if filters.q:
+            # A search takes its page from its matches alone (reports/reading.py).
+            matches = list_statement(
+                principal, conditions, "newest", filters.q, None, 50, "matches"
+            )
+            pages.append((sql(matches), "", ""))
+        elif conditions:
             window = list_statement(principal, conditions, "newest", filters.q, None, 50, "window")
             wide = list_statement(
                 principal, conditions, "newest", filters.q, None, 50, "window", WIDE_WINDOW
